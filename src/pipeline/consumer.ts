@@ -1,0 +1,56 @@
+/**
+ * The enhancement queue consumer. Deliveries are at least once, so every step
+ * is idempotent: the job id names the job, its record says what is done.
+ */
+import { readConfig, type AppEnv } from "../config";
+import { errorMessage, log } from "../log";
+import type { JobMessage } from "../store/records";
+import { createRedis } from "../store/redis";
+import { Store } from "../store/store";
+import { runJob } from "./run";
+
+const DEAD_LETTER_SUFFIX = "-dlq";
+
+export async function handleQueueBatch(batch: MessageBatch<JobMessage>, env: AppEnv): Promise<void> {
+  const store = new Store(createRedis(env), readConfig(env).store.recordTtlSeconds);
+  const deadLetter = batch.queue.endsWith(DEAD_LETTER_SUFFIX);
+  for (const message of batch.messages) {
+    const jobId = message.body?.job_id;
+    if (typeof jobId !== "string") {
+      log("error", "job.bad_message", { queue: batch.queue });
+      message.ack();
+      continue;
+    }
+    if (deadLetter) {
+      await recordDeadLetter(store, jobId).then(
+        () => message.ack(),
+        () => message.retry(),
+      );
+      continue;
+    }
+    try {
+      await runJob(env, store, message.body, message.attempts);
+      message.ack();
+    } catch (err) {
+      // Transient: back off, then let the queue redeliver (and dead-letter after max_retries).
+      const delaySeconds = Math.min(300, 5 * 2 ** (message.attempts - 1));
+      log("warn", "job.retry", { job_id: jobId, attempts: message.attempts, delay_s: delaySeconds, message: errorMessage(err) });
+      message.retry({ delaySeconds });
+    }
+  }
+}
+
+/** A message that exhausted its retries: the job is failed, with the last error kept. */
+async function recordDeadLetter(store: Store, jobId: string): Promise<void> {
+  const job = await store.getJob(jobId);
+  if (!job || job.status === "completed" || job.status === "failed") return;
+  await store.updateJob(jobId, {
+    status: "failed",
+    completed_at: new Date().toISOString(),
+    error: {
+      code: "retries_exhausted",
+      message: `enhancement gave up after repeated failures${job.error ? `; last error: ${job.error.message}` : ""}`,
+    },
+  });
+  log("error", "job.failed", { job_id: jobId, reason: "retries_exhausted" });
+}

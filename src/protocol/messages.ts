@@ -1,0 +1,192 @@
+/**
+ * The native real-time protocol (DESIGN §4): every message type that crosses a
+ * WebSocket, in one place. The session object, the engine adapters, the local
+ * emulator, the CLI and the tests all import these types, so a renamed field is
+ * a compile error everywhere at once.
+ */
+
+/** Audio encodings a client may declare with `encoding=`. */
+export const AUDIO_ENCODINGS = ["pcm_s16le", "pcm_f32le", "mulaw", "alaw"] as const;
+export type AudioEncoding = (typeof AUDIO_ENCODINGS)[number];
+
+/** Bytes per sample of each encoding (mono). */
+export const BYTES_PER_SAMPLE: Record<AudioEncoding, number> = {
+  pcm_s16le: 2,
+  pcm_f32le: 4,
+  mulaw: 1,
+  alaw: 1,
+};
+
+/* ------------------------------------------------------------------ */
+/* Client → server                                                     */
+/* ------------------------------------------------------------------ */
+
+export type ClientControlMessage =
+  | { type: "flush" }
+  | { type: "end" }
+  | { type: "keepalive" };
+
+export const CLIENT_MESSAGE_TYPES = ["flush", "end", "keepalive"] as const;
+
+/* ------------------------------------------------------------------ */
+/* Server → client                                                     */
+/* ------------------------------------------------------------------ */
+
+export interface Word {
+  word: string;
+  /** Seconds on the stream timeline. */
+  start: number;
+  end: number;
+  confidence: number;
+}
+
+export interface Segment {
+  start: number;
+  end: number;
+  text: string;
+}
+
+export interface EnhancementRequest {
+  requested: boolean;
+  llm_cleanup: boolean;
+  emotions: boolean;
+}
+
+export interface SessionBeginMessage {
+  type: "session.begin";
+  session_id: string;
+  config: Record<string, unknown>;
+  enhancement: EnhancementRequest;
+}
+
+export interface VadMessage {
+  type: "vad.speech_start" | "vad.speech_end";
+  timestamp: number;
+}
+
+export interface TranscriptPartialMessage {
+  type: "transcript.partial";
+  text: string;
+  start: number;
+  end: number;
+}
+
+export interface TranscriptFinalMessage {
+  type: "transcript.final";
+  text: string;
+  start: number;
+  end: number;
+  confidence: number;
+  words?: Word[];
+}
+
+export interface WarningMessage {
+  type: "warning";
+  code: WarningCode;
+  message: string;
+}
+
+export interface ErrorMessage {
+  type: "error";
+  code: ErrorCode;
+  message: string;
+  recoverable: boolean;
+}
+
+export interface SessionEndMessage {
+  type: "session.end";
+  session_id: string;
+  /** Seconds of audio received. */
+  total_duration: number;
+  /** All finals joined with single spaces. */
+  transcript: string;
+  segments: Segment[];
+  enhancement_job_id: string | null;
+}
+
+export type ServerMessage =
+  | SessionBeginMessage
+  | VadMessage
+  | TranscriptPartialMessage
+  | TranscriptFinalMessage
+  | WarningMessage
+  | ErrorMessage
+  | SessionEndMessage;
+
+export type ServerMessageType = ServerMessage["type"];
+
+/* ------------------------------------------------------------------ */
+/* Codes                                                               */
+/* ------------------------------------------------------------------ */
+
+/** `code` of in-band `error` messages. */
+export const ERROR_CODES = {
+  /** Control message that is not JSON, not an object, or of unknown type. */
+  invalidMessage: "invalid_message",
+  /** Binary frame that is not a whole number of samples. */
+  invalidFrame: "invalid_frame",
+  /** Binary frame larger than MAX_FRAME_BYTES. */
+  frameTooLarge: "frame_too_large",
+  /** Audio arrived after `end`. */
+  sessionEnding: "session_ending",
+  /** The realtime engine could not be reached or failed; audio is still recorded. */
+  engineUnavailable: "engine_unavailable",
+  /** No message from the client for IDLE_TIMEOUT_SECONDS. */
+  idleTimeout: "idle_timeout",
+  /** MAX_SESSION_SECONDS of audio (or wall time) reached. */
+  maxDuration: "max_duration",
+  /** A bug or infrastructure failure on our side. */
+  internal: "internal_error",
+} as const;
+export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];
+
+export const WARNING_CODES = {
+  engineReconnecting: "engine_reconnecting",
+  engineRecovered: "engine_recovered",
+  /** The enhancement job could not be recorded yet; it will be retried. */
+  enhancementDeferred: "enhancement_deferred",
+} as const;
+export type WarningCode = (typeof WARNING_CODES)[keyof typeof WARNING_CODES];
+
+/** WebSocket close codes the server uses (DESIGN §4.3). */
+export const CLOSE_CODES = {
+  normal: 1000,
+  idleTimeout: 4000,
+  maxDuration: 4001,
+  engineFailure: 4002,
+  internalError: 4003,
+} as const;
+
+/* ------------------------------------------------------------------ */
+/* Engine-side native protocol (what a realtime engine speaks)         */
+/* ------------------------------------------------------------------ */
+
+/**
+ * An engine speaking the native protocol receives 16 kHz s16le PCM as binary
+ * frames plus `flush` / `end` JSON, and answers with the server messages above
+ * (minus session.begin / warning), ending with its own `session.end`.
+ */
+export type EngineInboundControl = { type: "flush" } | { type: "end" };
+
+export interface EngineSessionEnd {
+  type: "session.end";
+}
+
+export type EngineEvent =
+  | VadMessage
+  | TranscriptPartialMessage
+  | TranscriptFinalMessage
+  | ErrorMessage
+  | EngineSessionEnd;
+
+/** Rate and format of the audio the service records and sends to engines. */
+export const CANONICAL_SAMPLE_RATE = 16000;
+export const CANONICAL_BYTES_PER_SAMPLE = 2;
+
+export function isServerMessage(value: unknown): value is ServerMessage {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    typeof (value as { type?: unknown }).type === "string"
+  );
+}

@@ -1,0 +1,103 @@
+/**
+ * Query parameters of `GET /v1/audio/transcriptions/stream` (DESIGN §4.1).
+ * The same schema validates the gateway request, types the session config,
+ * and (later) documents the API.
+ */
+import { z } from "zod";
+import { AUDIO_ENCODINGS } from "./messages";
+
+/** `true/false/1/0` → boolean; anything else is a validation error. */
+const queryBool = (fallback: boolean) =>
+  z
+    .enum(["true", "false", "1", "0"], {
+      error: "must be one of true, false, 1, 0",
+    })
+    .optional()
+    .transform((v) => (v === undefined ? fallback : v === "true" || v === "1"));
+
+const queryInt = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, { error: `must be an integer from ${min} to ${max}` })
+    .transform(Number)
+    .pipe(z.number().int().min(min, { error: `must be at least ${min}` }).max(max, { error: `must be at most ${max}` }));
+
+export const MIN_SAMPLE_RATE = 8000;
+export const MAX_SAMPLE_RATE = 48000;
+export const MAX_SPEAKERS = 32;
+
+export const streamParamsSchema = z
+  .object({
+    model: z.string().min(1).max(100).optional(),
+    language: z
+      .string()
+      .regex(/^(auto|[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*)$/, {
+        error: "must be 'auto' or a language code such as 'en' or 'en-US'",
+      })
+      .optional()
+      .transform((v) => v ?? "auto"),
+    encoding: z
+      .enum(AUDIO_ENCODINGS, { error: `must be one of ${AUDIO_ENCODINGS.join(", ")}` })
+      .optional()
+      .transform((v) => v ?? "pcm_s16le"),
+    sample_rate: queryInt(MIN_SAMPLE_RATE, MAX_SAMPLE_RATE)
+      .optional()
+      .transform((v) => v ?? 16000),
+    interim_results: queryBool(true),
+    word_timestamps: queryBool(false),
+    enable_vad: queryBool(true),
+    enhance_on_end: queryBool(false),
+    enhance_llm_cleanup: queryBool(false),
+    enhance_emotions: queryBool(false),
+    num_speakers: queryInt(1, MAX_SPEAKERS).optional(),
+    api_key: z.string().max(512).optional(),
+    token: z.string().max(512).optional(),
+  })
+  .superRefine((p, ctx) => {
+    for (const option of ["enhance_llm_cleanup", "enhance_emotions", "num_speakers"] as const) {
+      const set = option === "num_speakers" ? p.num_speakers !== undefined : p[option];
+      if (set && !p.enhance_on_end) {
+        ctx.addIssue({
+          code: "custom",
+          path: [option],
+          message: `${option} requires enhance_on_end=true`,
+        });
+      }
+    }
+  });
+
+export type StreamParamsInput = z.input<typeof streamParamsSchema>;
+
+/** The effective session configuration (credentials stripped, model resolved). */
+export interface SessionConfig {
+  model: string;
+  language: string;
+  encoding: (typeof AUDIO_ENCODINGS)[number];
+  sample_rate: number;
+  interim_results: boolean;
+  word_timestamps: boolean;
+  enable_vad: boolean;
+  enhance_on_end: boolean;
+  enhance_llm_cleanup: boolean;
+  enhance_emotions: boolean;
+  num_speakers: number | null;
+}
+
+export function toSessionConfig(
+  parsed: z.output<typeof streamParamsSchema>,
+  model: string,
+): SessionConfig {
+  return {
+    model,
+    language: parsed.language,
+    encoding: parsed.encoding,
+    sample_rate: parsed.sample_rate,
+    interim_results: parsed.interim_results,
+    word_timestamps: parsed.word_timestamps,
+    enable_vad: parsed.enable_vad,
+    enhance_on_end: parsed.enhance_on_end,
+    enhance_llm_cleanup: parsed.enhance_llm_cleanup,
+    enhance_emotions: parsed.enhance_emotions,
+    num_speakers: parsed.num_speakers ?? null,
+  };
+}

@@ -1,0 +1,679 @@
+/**
+ * One live transcription session (DESIGN §2): the client socket (hibernation
+ * API), the engine link, transcript assembly, the recorder, the end-of-session
+ * steps and the alarms that finish sessions whose client vanished.
+ *
+ * Order of work for each binary frame: validate → convert to 16 kHz s16 →
+ * record → relay. Recording comes first so that nothing the engine does can
+ * lose audio.
+ */
+import { DurableObject } from "cloudflare:workers";
+import { createAudioConverter, isWholeSamples, type AudioConverter } from "../audio/convert";
+import { readConfig, type AppEnv, type ServiceConfig } from "../config";
+import { createRealtimeEngine, type EngineFailure, type RealtimeSession } from "../engines/realtime";
+import { errorMessage, log } from "../log";
+import {
+  CLOSE_CODES,
+  ERROR_CODES,
+  type EngineEvent,
+  type ErrorCode,
+  type ServerMessage,
+  type SessionEndMessage,
+} from "../protocol/messages";
+import type { SessionConfig } from "../protocol/params";
+import { Recorder } from "../recorder/recorder";
+import { newJobId } from "../store/ids";
+import { r2Keys } from "../store/keys";
+import type { EndReason, JobRecord } from "../store/records";
+import { createRedis } from "../store/redis";
+import { Store } from "../store/store";
+import { SessionState, type SessionMeta } from "./state";
+
+/** Headers the gateway uses to hand a validated session to its object. */
+export const SESSION_HEADERS = { id: "x-session-id", config: "x-session-config" } as const;
+
+const STORE_TIMEOUT_MS = 1500;
+const MAX_STORE_BACKOFF_MS = 60_000;
+const MAX_RECORDING_ATTEMPTS = 10;
+
+interface CloseSpec {
+  code: number;
+  reason: string;
+  error?: { code: ErrorCode; message: string };
+}
+
+export class TranscriptionSession extends DurableObject<AppEnv> {
+  #config: ServiceConfig;
+  #state: SessionState;
+  #recorder: Recorder | null = null;
+  #converter: AudioConverter | null = null;
+  #engine: RealtimeSession | null = null;
+  /** Stream time (s) at which the current engine link's timeline starts. */
+  #engineOffset = 0;
+  #ending: Promise<void> | null = null;
+  #lastActivity = Date.now();
+  #storeSync: Promise<void> | null = null;
+
+  constructor(ctx: DurableObjectState, env: AppEnv) {
+    super(ctx, env);
+    this.#config = readConfig(env);
+    this.#state = new SessionState(ctx.storage.sql);
+    if (this.#state.exists) this.#recorder = this.#createRecorder(this.#state.meta);
+  }
+
+  /* ---------------------------------------------------------------- */
+  /* Start                                                             */
+  /* ---------------------------------------------------------------- */
+
+  override async fetch(request: Request): Promise<Response> {
+    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+      return new Response("expected a WebSocket upgrade", { status: 426 });
+    }
+    if (this.#state.exists) {
+      // Ids are random; a second connect to the same object is a client bug or an attack.
+      return new Response("session already exists", { status: 409 });
+    }
+    const sessionId = request.headers.get(SESSION_HEADERS.id) ?? "";
+    const config = JSON.parse(request.headers.get(SESSION_HEADERS.config) ?? "null") as SessionConfig;
+    const now = Date.now();
+    const meta: SessionMeta = {
+      sessionId,
+      config,
+      createdAt: now,
+      phase: "active",
+      status: "active",
+      endReason: null,
+      endedAt: null,
+      jobId: config.enhance_on_end ? newJobId() : null,
+      clientGoneAt: null,
+      pendingRecord: null,
+      jobRecorded: false,
+      jobQueued: false,
+      storeAttempts: 0,
+      storeRetryAt: null,
+      engineGaveUp: false,
+      recordingAttempts: 0,
+    };
+    this.#state.init(meta);
+    this.#recorder = this.#createRecorder(meta);
+    this.#converter = createAudioConverter(config.encoding, config.sample_rate);
+
+    const pair = new WebSocketPair();
+    const [client, server] = [pair[0], pair[1]];
+    this.ctx.acceptWebSocket(server);
+    this.#send({
+      type: "session.begin",
+      session_id: sessionId,
+      config: { ...config },
+      enhancement: {
+        requested: config.enhance_on_end,
+        llm_cleanup: config.enhance_llm_cleanup,
+        emotions: config.enhance_emotions,
+      },
+    });
+    log("info", "session.start", { session_id: sessionId, encoding: config.encoding, sample_rate: config.sample_rate });
+
+    this.#state.queueRecord({
+      id: sessionId,
+      status: "active",
+      params: config,
+      created_at: new Date(now).toISOString(),
+      ended_at: null,
+      end_reason: null,
+      duration_seconds: 0,
+      bytes_recorded: 0,
+      audio_key: null,
+      transcript_key: null,
+      enhancement_job_id: meta.jobId,
+      error: null,
+    });
+    this.#syncStoreSoon();
+    this.#connectEngine();
+    await this.#scheduleAlarm();
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  /* ---------------------------------------------------------------- */
+  /* Client messages                                                   */
+  /* ---------------------------------------------------------------- */
+
+  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    if (!this.#state.exists) return;
+    this.#lastActivity = Date.now();
+    if (typeof message === "string") {
+      await this.#onControl(ws, message);
+      return;
+    }
+    this.#onAudio(ws, new Uint8Array(message));
+  }
+
+  #onAudio(ws: WebSocket, frame: Uint8Array): void {
+    const { config, phase } = this.#state.meta;
+    if (phase !== "active") {
+      this.#sendTo(ws, errorMsg(ERROR_CODES.sessionEnding, "audio after end is not recorded", true));
+      return;
+    }
+    if (frame.byteLength > this.#config.session.maxFrameBytes) {
+      this.#sendTo(
+        ws,
+        errorMsg(
+          ERROR_CODES.frameTooLarge,
+          `binary frame of ${frame.byteLength} bytes exceeds the maximum of ${this.#config.session.maxFrameBytes}; frame dropped, session continues`,
+          true,
+        ),
+      );
+      return;
+    }
+    if (!isWholeSamples(config.encoding, frame.byteLength)) {
+      this.#sendTo(
+        ws,
+        errorMsg(
+          ERROR_CODES.invalidFrame,
+          `binary frame of ${frame.byteLength} bytes is not a whole number of ${config.encoding} samples; frame dropped, session continues`,
+          true,
+        ),
+      );
+      return;
+    }
+    // A restart loses the converter's filter history; a fresh one costs a few samples of ramp, not audio.
+    this.#converter ??= createAudioConverter(config.encoding, config.sample_rate);
+    const pcm = this.#converter.push(frame);
+    const recorder = this.#recorder!;
+    recorder.append(pcm);
+    if (this.#engine === null && !this.#state.meta.engineGaveUp) this.#connectEngine();
+    this.#engine?.feed(pcm);
+
+    if (recorder.recordedBytes / 32000 >= this.#config.session.maxSessionSeconds) {
+      void this.#end("max_duration", {
+        code: CLOSE_CODES.maxDuration,
+        reason: "maximum session duration reached",
+        error: {
+          code: ERROR_CODES.maxDuration,
+          message: `maximum session duration of ${this.#config.session.maxSessionSeconds} s reached; the session has ended and its recording is complete`,
+        },
+      });
+    }
+  }
+
+  async #onControl(ws: WebSocket, text: string): Promise<void> {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      this.#sendTo(ws, errorMsg(ERROR_CODES.invalidMessage, "text frames must be JSON control messages", true));
+      return;
+    }
+    const type = typeof parsed === "object" && parsed !== null ? (parsed as { type?: unknown }).type : undefined;
+    switch (type) {
+      case "keepalive":
+        return;
+      case "flush":
+        if (this.#state.meta.phase === "active") this.#engine?.flush();
+        return;
+      case "end":
+        await this.#end("client_end", { code: CLOSE_CODES.normal, reason: "session ended" });
+        return;
+      default:
+        this.#sendTo(
+          ws,
+          errorMsg(
+            ERROR_CODES.invalidMessage,
+            typeof type === "string"
+              ? `unknown message type '${type.slice(0, 64)}'; expected flush, end or keepalive`
+              : "control messages must be JSON objects with a string 'type'",
+            true,
+          ),
+        );
+    }
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
+    await this.#clientGone(`client closed (${code})`);
+  }
+
+  override async webSocketError(): Promise<void> {
+    await this.#clientGone("client socket error");
+  }
+
+  /** The client left without `end`: keep the engine going, finish after the grace period. */
+  async #clientGone(why: string): Promise<void> {
+    if (!this.#state.exists || this.#state.meta.phase !== "active") return;
+    this.#recorder?.spool();
+    if (this.#state.meta.clientGoneAt === null) {
+      this.#state.update({ clientGoneAt: Date.now() });
+      log("info", "session.client_gone", { session_id: this.#state.meta.sessionId, why });
+    }
+    await this.#scheduleAlarm();
+  }
+
+  /* ---------------------------------------------------------------- */
+  /* Engine link                                                       */
+  /* ---------------------------------------------------------------- */
+
+  #connectEngine(): void {
+    const { config, sessionId } = this.#state.meta;
+    this.#engineOffset = (this.#recorder?.recordedBytes ?? 0) / 32000;
+    let engine;
+    try {
+      engine = createRealtimeEngine(this.#config.realtime);
+    } catch (err) {
+      this.#onEngineFailure({ phase: "connect", message: errorMessage(err) });
+      return;
+    }
+    const link = engine.createSession(
+      {
+        sessionId,
+        model: config.model,
+        language: config.language,
+        interimResults: config.interim_results,
+        wordTimestamps: config.word_timestamps,
+      },
+      {
+        onEvent: (event) => this.#onEngineEvent(event),
+        onOpen: () => log("info", "engine.open", { session_id: sessionId, engine: engine.name }),
+        onFailure: (failure) => {
+          if (this.#engine === link) this.#engine = null;
+          this.#onEngineFailure(failure);
+        },
+      },
+    );
+    this.#engine = link;
+  }
+
+  #onEngineFailure(failure: EngineFailure): void {
+    const { sessionId, phase } = this.#state.meta;
+    log("warn", "engine.failure", { session_id: sessionId, phase: failure.phase, message: failure.message });
+    if (phase !== "active") return;
+    this.#state.update({ engineGaveUp: true });
+    this.#send(
+      errorMsg(
+        ERROR_CODES.engineUnavailable,
+        `live transcription unavailable (${failure.message}); audio is still being recorded`,
+        true,
+      ),
+    );
+  }
+
+  #onEngineEvent(event: EngineEvent): void {
+    const { config } = this.#state.meta;
+    const t = (s: number) => round3(s + this.#engineOffset);
+    switch (event.type) {
+      case "vad.speech_start":
+      case "vad.speech_end":
+        if (config.enable_vad) this.#send({ type: event.type, timestamp: t(event.timestamp) });
+        return;
+      case "transcript.partial":
+        if (config.interim_results) this.#send({ type: event.type, text: event.text, start: t(event.start), end: t(event.end) });
+        return;
+      case "transcript.final": {
+        const words = config.word_timestamps
+          ? (event.words ?? []).map((w) => ({ ...w, start: t(w.start), end: t(w.end) }))
+          : undefined;
+        const final = {
+          text: event.text,
+          start: t(event.start),
+          end: t(event.end),
+          confidence: event.confidence,
+          ...(words ? { words } : {}),
+        };
+        if (final.text.trim() !== "") this.#state.addFinal(final);
+        this.#send({ type: "transcript.final", ...final });
+        return;
+      }
+      case "error":
+        this.#send(errorMsg(ERROR_CODES.engineUnavailable, `engine: ${event.message}`, true));
+        return;
+    }
+  }
+
+  /* ---------------------------------------------------------------- */
+  /* End                                                               */
+  /* ---------------------------------------------------------------- */
+
+  /** End the session once, whatever asked for it. */
+  #end(reason: EndReason, close: CloseSpec): Promise<void> {
+    this.#ending ??= this.#runEnd(reason, close);
+    return this.#ending;
+  }
+
+  async #runEnd(reason: EndReason, close: CloseSpec): Promise<void> {
+    const meta = this.#state.update({ phase: "ending", endReason: reason });
+    const started = Date.now();
+    if (close.error) this.#send(errorMsg(close.error.code, close.error.message, false));
+    const tail = this.#converter?.flush();
+    if (tail && tail.byteLength > 0) {
+      this.#recorder!.append(tail);
+      this.#engine?.feed(tail);
+    }
+
+    // The engine's last results and the recording's last parts, side by side.
+    const engineDone = this.#engine ? this.#engine.finish(this.#config.realtime.endTimeoutMs) : Promise.resolve();
+    let status: SessionMeta["status"] = reason === "client_gone" ? "interrupted" : "completed";
+    let recordingError: string | null = null;
+    let recording;
+    try {
+      [recording] = await Promise.all([this.#recorder!.finish(), engineDone]);
+    } catch (err) {
+      // The spool still holds every byte; the alarm retries (see #retryRecording).
+      await engineDone;
+      status = "failed";
+      recordingError = `recording could not be completed yet: ${errorMessage(err)}`;
+      log("error", "recording.failed", { session_id: meta.sessionId, message: errorMessage(err) });
+    }
+    this.#engine = null;
+
+    const finals = this.#state.finals();
+    const segments = finals.map((f) => ({ start: f.start, end: f.end, text: f.text }));
+    const transcript = finals.map((f) => f.text.trim()).filter(Boolean).join(" ");
+    const durationSeconds = round3((recording?.dataBytes ?? this.#recorder!.recordedBytes) / 32000);
+    const transcriptKey = r2Keys.liveTranscript(meta.sessionId);
+    try {
+      await this.env.RECORDINGS.put(
+        transcriptKey,
+        JSON.stringify({ session_id: meta.sessionId, duration: durationSeconds, transcript, segments: finals }),
+        { httpMetadata: { contentType: "application/json" } },
+      );
+    } catch (err) {
+      log("error", "transcript.save_failed", { session_id: meta.sessionId, message: errorMessage(err) });
+    }
+
+    const endedAt = Date.now();
+    this.#state.update({ phase: "ended", status, endedAt });
+    this.#state.queueRecord({
+      status,
+      ended_at: new Date(endedAt).toISOString(),
+      end_reason: reason,
+      duration_seconds: durationSeconds,
+      bytes_recorded: recording?.dataBytes ?? this.#recorder!.recordedBytes,
+      audio_key: recording ? recording.key : null,
+      transcript_key: transcriptKey,
+      error: recordingError,
+    });
+    // The job id is fixed; the client gets it now even if the store or R2 is slow.
+    const jobId = meta.jobId;
+    await Promise.race([this.#syncStore(), sleep(STORE_TIMEOUT_MS)]);
+    if (jobId && !this.#state.meta.jobQueued) {
+      this.#send({
+        type: "warning",
+        code: "enhancement_deferred",
+        message: "the enhancement job could not be queued yet; it is retried automatically",
+      });
+    }
+
+    const end: SessionEndMessage = {
+      type: "session.end",
+      session_id: meta.sessionId,
+      total_duration: durationSeconds,
+      transcript,
+      segments,
+      enhancement_job_id: jobId,
+    };
+    this.#send(end);
+    for (const ws of this.ctx.getWebSockets()) {
+      try {
+        ws.close(close.code, close.reason);
+      } catch {
+        // Already closed by the client.
+      }
+    }
+    log("info", "session.end", {
+      session_id: meta.sessionId,
+      reason,
+      status,
+      duration_seconds: durationSeconds,
+      end_ms: Date.now() - started,
+      enhancement_job_id: jobId,
+    });
+    await this.#scheduleAlarm();
+  }
+
+  /* ---------------------------------------------------------------- */
+  /* Store sync: session record, enhancement job, queue message         */
+  /* ---------------------------------------------------------------- */
+
+  #syncStoreSoon(): void {
+    void this.#syncStore();
+  }
+
+  /**
+   * Write what the store is missing; on failure, retry from the alarm with
+   * backoff. Calls made while a sync is in flight run again after it, so
+   * fields queued meanwhile are not left for the alarm.
+   */
+  #syncStore(): Promise<void> {
+    const previous = this.#storeSync ?? Promise.resolve();
+    const next = previous.then(() => this.#runStoreSync());
+    this.#storeSync = next;
+    void next.finally(() => {
+      if (this.#storeSync === next) this.#storeSync = null;
+    });
+    return next;
+  }
+
+  async #runStoreSync(): Promise<void> {
+    const meta = this.#state.meta;
+    try {
+      const store = new Store(
+        createRedis(this.env, { timeoutMs: STORE_TIMEOUT_MS, retries: 0 }),
+        this.#config.store.recordTtlSeconds,
+      );
+      const pending = meta.pendingRecord;
+      const wantsJob = meta.phase === "ended" && meta.jobId !== null && this.#recorderFinished();
+      if (wantsJob && !meta.jobRecorded) {
+        await store.createJob(this.#jobRecord(meta), pending ?? {});
+        this.#state.update({ jobRecorded: true, pendingRecord: this.#unchanged(pending) });
+      } else if (pending) {
+        await store.putSession(meta.sessionId, pending);
+        this.#state.update({ pendingRecord: this.#unchanged(pending) });
+      }
+      if (wantsJob && !this.#state.meta.jobQueued) {
+        const job = this.#jobRecord(this.#state.meta);
+        await this.env.ENHANCEMENT_QUEUE.send({
+          job_id: job.id,
+          audio_key: job.audio_key,
+          source_session_id: job.source_session_id,
+          parameters: job.parameters,
+        });
+        this.#state.update({ jobQueued: true });
+        log("info", "job.queued", { session_id: meta.sessionId, job_id: job.id });
+      }
+      this.#state.update({ storeAttempts: 0, storeRetryAt: null });
+    } catch (err) {
+      const attempts = this.#state.meta.storeAttempts + 1;
+      const delay = Math.min(MAX_STORE_BACKOFF_MS, 1000 * 2 ** (attempts - 1));
+      this.#state.update({ storeAttempts: attempts, storeRetryAt: Date.now() + delay });
+      log("warn", "store.sync_failed", { session_id: meta.sessionId, attempts, retry_in_ms: delay, message: errorMessage(err) });
+      await this.#scheduleAlarm();
+    }
+  }
+
+  /** Fields queued while a write was in flight stay pending; the written ones are done. */
+  #unchanged(written: SessionMeta["pendingRecord"]): SessionMeta["pendingRecord"] {
+    const now = this.#state.meta.pendingRecord;
+    if (!now || !written || now === written) return null;
+    const rest = Object.fromEntries(
+      Object.entries(now).filter(([k, v]) => JSON.stringify((written as Record<string, unknown>)[k]) !== JSON.stringify(v)),
+    );
+    return Object.keys(rest).length > 0 ? rest : null;
+  }
+
+  #recorderFinished(): boolean {
+    return this.#recorder?.finished ?? false;
+  }
+
+  #jobRecord(meta: SessionMeta): JobRecord {
+    return {
+      id: meta.jobId!,
+      status: "pending",
+      created_at: new Date(meta.endedAt ?? meta.createdAt).toISOString(),
+      started_at: null,
+      completed_at: null,
+      source: "session",
+      source_session_id: meta.sessionId,
+      parameters: {
+        speaker_detection: "diarize",
+        word_timestamps: true,
+        llm_cleanup: meta.config.enhance_llm_cleanup,
+        emotions: meta.config.enhance_emotions,
+        num_speakers: meta.config.num_speakers,
+        language: meta.config.language,
+      },
+      audio_key: r2Keys.recording(meta.sessionId),
+      stage: null,
+      error: null,
+      deliveries: 0,
+      result_key: null,
+    };
+  }
+
+  /* ---------------------------------------------------------------- */
+  /* Alarms: idle timeout, maximum duration, vanished clients, retries  */
+  /* ---------------------------------------------------------------- */
+
+  override async alarm(): Promise<void> {
+    if (!this.#state.exists) return;
+    const meta = this.#state.meta;
+    const now = Date.now();
+    if (meta.phase === "active") {
+      const sockets = this.ctx.getWebSockets().length;
+      if (sockets === 0 && meta.clientGoneAt === null) {
+        // Restarted (deploy, eviction) with the client gone: start its grace period now.
+        this.#state.update({ clientGoneAt: now });
+      }
+      const goneAt = this.#state.meta.clientGoneAt;
+      if (goneAt !== null && now >= goneAt + this.#config.session.clientGoneGraceSeconds * 1000) {
+        await this.#end("client_gone", { code: CLOSE_CODES.normal, reason: "client gone" });
+        return;
+      }
+      if (goneAt === null && now >= this.#lastActivity + this.#config.session.idleTimeoutSeconds * 1000) {
+        await this.#end("idle_timeout", {
+          code: CLOSE_CODES.idleTimeout,
+          reason: "idle timeout",
+          error: {
+            code: ERROR_CODES.idleTimeout,
+            message: `no message for ${this.#config.session.idleTimeoutSeconds} s; the session has ended`,
+          },
+        });
+        return;
+      }
+      if (now >= meta.createdAt + this.#wallClockCapMs()) {
+        await this.#end("max_duration", {
+          code: CLOSE_CODES.maxDuration,
+          reason: "maximum session duration reached",
+          error: { code: ERROR_CODES.maxDuration, message: "maximum session duration reached; the session has ended" },
+        });
+        return;
+      }
+    } else if (meta.phase === "ending" && this.#ending === null) {
+      // The object restarted in the middle of ending: finish the job it started.
+      await this.#end(meta.endReason ?? "client_gone", { code: CLOSE_CODES.normal, reason: "session ended" });
+      return;
+    } else if (meta.phase === "ended") {
+      if (!this.#recorderFinished()) await this.#retryRecording();
+      await this.#syncStore();
+    }
+    await this.#scheduleAlarm();
+  }
+
+  /** Finish a recording whose completion failed at the end; give up (and abort the upload) after a while. */
+  async #retryRecording(): Promise<void> {
+    const meta = this.#state.meta;
+    const attempts = meta.recordingAttempts + 1;
+    try {
+      const recording = await this.#recorder!.finish();
+      const status = meta.endReason === "client_gone" ? "interrupted" : "completed";
+      this.#state.update({ status, recordingAttempts: attempts });
+      this.#state.queueRecord({
+        status,
+        audio_key: recording.key,
+        bytes_recorded: recording.dataBytes,
+        duration_seconds: round3(recording.durationSeconds),
+        error: null,
+      });
+    } catch (err) {
+      const gaveUp = attempts >= MAX_RECORDING_ATTEMPTS;
+      this.#state.update({
+        recordingAttempts: attempts,
+        storeRetryAt: Date.now() + Math.min(MAX_STORE_BACKOFF_MS, 2000 * 2 ** attempts),
+      });
+      log("error", "recording.retry_failed", { session_id: meta.sessionId, attempts, gave_up: gaveUp, message: errorMessage(err) });
+      if (gaveUp) {
+        await this.#recorder!.abort().catch(() => undefined);
+        this.#state.queueRecord({ error: `recording could not be completed: ${errorMessage(err)}` });
+      }
+    }
+  }
+
+  /** Wall-clock cap: twice the audio cap, so a client trickling audio cannot hold a session forever. */
+  #wallClockCapMs(): number {
+    return this.#config.session.maxSessionSeconds * 2000;
+  }
+
+  async #scheduleAlarm(): Promise<void> {
+    if (!this.#state.exists) return;
+    const meta = this.#state.meta;
+    const deadlines: number[] = [];
+    if (meta.phase === "active") {
+      if (meta.clientGoneAt !== null) deadlines.push(meta.clientGoneAt + this.#config.session.clientGoneGraceSeconds * 1000);
+      else deadlines.push(this.#lastActivity + this.#config.session.idleTimeoutSeconds * 1000);
+      deadlines.push(meta.createdAt + this.#wallClockCapMs());
+    } else if (meta.phase === "ending") {
+      deadlines.push(Date.now() + 30_000);
+    } else {
+      const recordingPending = !this.#recorderFinished() && meta.recordingAttempts < MAX_RECORDING_ATTEMPTS;
+      const jobPending = meta.jobId !== null && !(meta.jobRecorded && meta.jobQueued) && this.#recorderFinished();
+      if (recordingPending || jobPending || meta.pendingRecord !== null) {
+        deadlines.push(meta.storeRetryAt ?? Date.now() + 1000);
+      }
+    }
+    if (deadlines.length === 0) {
+      await this.ctx.storage.deleteAlarm();
+      return;
+    }
+    await this.ctx.storage.setAlarm(Math.max(Date.now() + 10, Math.min(...deadlines)));
+  }
+
+  /* ---------------------------------------------------------------- */
+  /* Helpers                                                           */
+  /* ---------------------------------------------------------------- */
+
+  #createRecorder(meta: SessionMeta): Recorder {
+    return new Recorder(this.ctx.storage, this.env.RECORDINGS, {
+      key: r2Keys.recording(meta.sessionId),
+      metadata: {
+        session_id: meta.sessionId,
+        source_encoding: meta.config.encoding,
+        source_sample_rate: String(meta.config.sample_rate),
+      },
+      bufferMs: this.#config.recorder.bufferMs,
+      partBytes: this.#config.recorder.partBytes,
+      onRetry: (message) => log("warn", "recording.retry", { session_id: meta.sessionId, message }),
+    });
+  }
+
+  #send(message: ServerMessage): void {
+    const text = JSON.stringify(message);
+    for (const ws of this.ctx.getWebSockets()) {
+      try {
+        ws.send(text);
+      } catch {
+        // The client is gone; webSocketClose handles it.
+      }
+    }
+  }
+
+  #sendTo(ws: WebSocket, message: ServerMessage): void {
+    try {
+      ws.send(JSON.stringify(message));
+    } catch {
+      // The client is gone; webSocketClose handles it.
+    }
+  }
+}
+
+function errorMsg(code: ErrorCode, message: string, recoverable: boolean): ServerMessage {
+  return { type: "error", code, message, recoverable };
+}
+
+const round3 = (n: number) => Math.round(n * 1000) / 1000;
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

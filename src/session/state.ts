@@ -1,0 +1,112 @@
+/**
+ * What a session object must remember across eviction, hibernation and
+ * restarts, kept in its own SQLite storage. Memory is only a cache of this.
+ */
+import type { Word } from "../protocol/messages";
+import type { SessionConfig } from "../protocol/params";
+import type { EndReason, SessionRecord, SessionStatus } from "../store/records";
+
+export type Phase = "active" | "ending" | "ended";
+
+export interface SessionMeta {
+  sessionId: string;
+  config: SessionConfig;
+  createdAt: number;
+  phase: Phase;
+  /** Status reported to the store once ended. */
+  status: SessionStatus;
+  endReason: EndReason | null;
+  endedAt: number | null;
+  /** Fixed at the start when enhancement was requested, so a retry can never make a second job. */
+  jobId: string | null;
+  /** When the client socket went away without `end`; the grace period runs from here. */
+  clientGoneAt: number | null;
+  /** Record fields not yet written to the store (merged, written in one go). */
+  pendingRecord: Partial<SessionRecord> | null;
+  jobRecorded: boolean;
+  jobQueued: boolean;
+  storeAttempts: number;
+  storeRetryAt: number | null;
+  /** Live text stopped for good (engine unreachable); the session goes on recording only. */
+  engineGaveUp: boolean;
+  /** Attempts to complete the recording after ending. */
+  recordingAttempts: number;
+}
+
+export interface FinalSegment {
+  start: number;
+  end: number;
+  text: string;
+  confidence: number;
+  words?: Word[];
+}
+
+export class SessionState {
+  #sql: SqlStorage;
+  #meta: SessionMeta | null = null;
+
+  constructor(sql: SqlStorage) {
+    this.#sql = sql;
+    sql.exec(`CREATE TABLE IF NOT EXISTS session_meta (id INTEGER PRIMARY KEY CHECK (id = 1), value TEXT NOT NULL)`);
+    sql.exec(
+      `CREATE TABLE IF NOT EXISTS finals (seq INTEGER PRIMARY KEY AUTOINCREMENT, start REAL NOT NULL, end REAL NOT NULL, text TEXT NOT NULL, confidence REAL NOT NULL, words TEXT)`,
+    );
+    const row = sql.exec<{ value: string }>(`SELECT value FROM session_meta WHERE id = 1`).toArray()[0];
+    if (row) this.#meta = JSON.parse(row.value) as SessionMeta;
+  }
+
+  get exists(): boolean {
+    return this.#meta !== null;
+  }
+
+  get meta(): SessionMeta {
+    if (!this.#meta) throw new Error("session state read before the session started");
+    return this.#meta;
+  }
+
+  init(meta: SessionMeta): void {
+    this.#meta = meta;
+    this.#save();
+  }
+
+  update(patch: Partial<SessionMeta>): SessionMeta {
+    this.#meta = { ...this.meta, ...patch };
+    this.#save();
+    return this.#meta;
+  }
+
+  /** Queue record fields for the store, merged with any not yet written. */
+  queueRecord(fields: Partial<SessionRecord>): void {
+    this.update({ pendingRecord: { ...(this.meta.pendingRecord ?? {}), ...fields } });
+  }
+
+  addFinal(segment: FinalSegment): void {
+    this.#sql.exec(
+      `INSERT INTO finals (start, end, text, confidence, words) VALUES (?, ?, ?, ?, ?)`,
+      segment.start,
+      segment.end,
+      segment.text,
+      segment.confidence,
+      segment.words ? JSON.stringify(segment.words) : null,
+    );
+  }
+
+  finals(): FinalSegment[] {
+    return this.#sql
+      .exec<{ start: number; end: number; text: string; confidence: number; words: string | null }>(
+        `SELECT start, end, text, confidence, words FROM finals ORDER BY seq`,
+      )
+      .toArray()
+      .map((r) => ({
+        start: r.start,
+        end: r.end,
+        text: r.text,
+        confidence: r.confidence,
+        ...(r.words ? { words: JSON.parse(r.words) as Word[] } : {}),
+      }));
+  }
+
+  #save(): void {
+    this.#sql.exec(`INSERT OR REPLACE INTO session_meta (id, value) VALUES (1, ?)`, JSON.stringify(this.#meta));
+  }
+}

@@ -1,0 +1,18 @@
+/**
+ * The only module that knows key names: Redis keys and R2 object keys
+ * (DESIGN §7). Everything else asks here.
+ */
+
+export const redisKeys = {
+  session: (sessionId: string) => `session:${sessionId}`,
+  job: (jobId: string) => `job:${jobId}`,
+} as const;
+
+export const r2Keys = {
+  recording: (sessionId: string) => `sessions/${sessionId}/audio.wav`,
+  liveTranscript: (sessionId: string) => `sessions/${sessionId}/transcript.json`,
+  jobResult: (jobId: string) => `jobs/${jobId}/result.json`,
+  /** Saved output of one pipeline stage, so a retried job resumes after it. */
+  jobStage: (jobId: string, stage: string) => `jobs/${jobId}/stages/${stage}.json`,
+  upload: (jobId: string, filename: string) => `uploads/${jobId}/${filename}`,
+} as const;

@@ -1,0 +1,74 @@
+/**
+ * Shapes of the records kept in Redis (DESIGN §7): status and links only.
+ * Transcripts and results live in R2.
+ */
+import type { SessionConfig } from "../protocol/params";
+
+export type SessionStatus = "active" | "completed" | "interrupted" | "failed";
+export type JobStatus = "pending" | "processing" | "completed" | "failed";
+export type EnhancementStatus = "not_requested" | JobStatus;
+
+/** Why a session ended. */
+export type EndReason = "client_end" | "client_gone" | "idle_timeout" | "max_duration" | "internal_error";
+
+export interface SessionRecord {
+  id: string;
+  status: SessionStatus;
+  params: SessionConfig;
+  created_at: string;
+  ended_at: string | null;
+  end_reason: EndReason | null;
+  /** Seconds of audio recorded. */
+  duration_seconds: number;
+  /** Bytes of 16 kHz s16 PCM recorded. */
+  bytes_recorded: number;
+  /** R2 key of the finished recording; null until it is complete. */
+  audio_key: string | null;
+  /** R2 key of the live transcript; null until the session ended. */
+  transcript_key: string | null;
+  enhancement_job_id: string | null;
+  error: string | null;
+}
+
+/** Options of a batch enhancement job (DESIGN §5). */
+export interface JobParameters {
+  speaker_detection: "diarize";
+  word_timestamps: true;
+  llm_cleanup: boolean;
+  emotions: boolean;
+  num_speakers: number | null;
+  language: string;
+}
+
+export interface JobError {
+  code: string;
+  message: string;
+}
+
+export interface JobRecord {
+  id: string;
+  status: JobStatus;
+  created_at: string;
+  started_at: string | null;
+  completed_at: string | null;
+  source: "session" | "upload";
+  source_session_id: string | null;
+  parameters: JobParameters;
+  /** R2 key of the audio to process. */
+  audio_key: string;
+  /** Pipeline stage running now (or last run). */
+  stage: string | null;
+  error: JobError | null;
+  /** Deliveries of the job's queue message seen by the consumer. */
+  deliveries: number;
+  /** R2 key of the result; set when completed. */
+  result_key: string | null;
+}
+
+/** The queue message: small, ids and keys only; the consumer reads the rest. */
+export interface JobMessage {
+  job_id: string;
+  audio_key: string;
+  source_session_id: string | null;
+  parameters: JobParameters;
+}

@@ -1,0 +1,81 @@
+/** A small WebSocket client for pool tests: open a session, await messages by type. */
+import { SELF } from "cloudflare:test";
+import type { ServerMessage } from "../../src/protocol/messages";
+
+export const BASE = "http://service.test";
+export const STREAM_PATH = "/v1/audio/transcriptions/stream";
+
+export interface TestSession {
+  ws: WebSocket;
+  messages: ServerMessage[];
+  closed: Promise<{ code: number; reason: string }>;
+  next<T extends ServerMessage["type"]>(type: T, timeoutMs?: number): Promise<Extract<ServerMessage, { type: T }>>;
+  sendJson(value: unknown): void;
+}
+
+export async function openSession(query = ""): Promise<TestSession> {
+  const res = await SELF.fetch(`${BASE}${STREAM_PATH}${query ? `?${query}` : ""}`, {
+    headers: { Upgrade: "websocket" },
+  });
+  if (res.status !== 101 || !res.webSocket) throw new Error(`upgrade failed: ${res.status} ${await res.text()}`);
+  const ws = res.webSocket;
+  ws.accept();
+  const messages: ServerMessage[] = [];
+  const waiters: (() => void)[] = [];
+  ws.addEventListener("message", (event) => {
+    messages.push(JSON.parse(event.data as string) as ServerMessage);
+    for (const w of waiters.splice(0)) w();
+  });
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    ws.addEventListener("close", (event) => {
+      resolve({ code: event.code, reason: event.reason });
+      for (const w of waiters.splice(0)) w();
+    }),
+  );
+  const seenByType = new Map<string, number>();
+  return {
+    ws,
+    messages,
+    closed,
+    sendJson: (value) => ws.send(JSON.stringify(value)),
+    async next(type, timeoutMs = 10_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const from = seenByType.get(type) ?? 0;
+        const index = messages.findIndex((m, i) => i >= from && m.type === type);
+        if (index >= 0) {
+          seenByType.set(type, index + 1);
+          return messages[index] as never;
+        }
+        if (Date.now() > deadline) throw new Error(`no ${type} within ${timeoutMs} ms; got ${messages.map((m) => m.type).join(", ")}`);
+        await new Promise<void>((resolve) => {
+          waiters.push(resolve);
+          setTimeout(resolve, 50);
+        });
+      }
+    },
+  };
+}
+
+/** `seconds` of a 16 kHz s16le tone (speech-like enough for the emulator's VAD), or silence. */
+export function pcm16k(seconds: number, { amplitude = 8000, freq = 220 } = {}): Uint8Array {
+  const samples = Math.round(seconds * 16000);
+  const out = new Int16Array(samples);
+  for (let i = 0; i < samples; i++) out[i] = Math.round(amplitude * Math.sin((2 * Math.PI * freq * i) / 16000));
+  return new Uint8Array(out.buffer);
+}
+
+export async function getJson<T = Record<string, unknown>>(path: string): Promise<{ status: number; body: T }> {
+  const res = await SELF.fetch(`${BASE}${path}`);
+  return { status: res.status, body: (await res.json()) as T };
+}
+
+export async function eventually<T>(fn: () => Promise<T | undefined | null | false>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await fn();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
