@@ -54,6 +54,47 @@ export interface ServiceConfig {
     /** @default 200 MiB */
     maxUploadBytes: number;
   };
+  /** Batch (enhancement) transcription engine: words, timestamps, diarization. */
+  batch: {
+    /**
+     * "elevenlabs": an ElevenLabs-style `POST {url}/v1/speech-to-text` API;
+     * "workers-ai": `@cf/deepgram/nova-3` through the AI binding; "none": jobs fail.
+     * @default "elevenlabs"
+     */
+    engine: "elevenlabs" | "workers-ai" | "none";
+    /** Base URL of the ElevenLabs-style API, without `/v1`. @default "" */
+    url: string;
+    /** Sent as `xi-api-key`. */
+    apiKey: string | undefined;
+    /** ElevenLabs `model_id` (workers-ai always runs nova-3). @default "scribe_v1" */
+    model: string;
+  };
+  /** LLM for speaker names, cleanup and emotions. */
+  llm: {
+    /**
+     * "openai": any OpenAI-compatible chat-completions endpoint at `baseUrl`;
+     * "workers-ai": a Workers AI text model; "none": the LLM stages are skipped.
+     * @default "none"
+     */
+    engine: "openai" | "workers-ai" | "none";
+    /** e.g. `https://api.openai.com/v1` (the client appends `/chat/completions`). @default "" */
+    baseUrl: string;
+    /** Sent as `Authorization: Bearer …`. */
+    apiKey: string | undefined;
+    /**
+     * @default "@cf/meta/llama-3.3-70b-instruct-fp8-fast" for workers-ai,
+     * "gpt-4o-mini" for openai
+     */
+    model: string;
+    /**
+     * From this delivery of a job on, an LLM stage whose engine still fails
+     * transiently is recorded as failed and the job completes without it,
+     * rather than losing the transcript to the dead-letter queue. Not a var:
+     * it must stay below the queue's `max_retries` + 1 (wrangler.toml).
+     * @default 3
+     */
+    giveUpAfterAttempts: number;
+  };
 }
 
 function int(value: string | undefined, fallback: number, min = 0): number {
@@ -72,6 +113,8 @@ function list(value: string | undefined, fallback: string[]): string[] {
 
 export function readConfig(env: AppEnv): ServiceConfig {
   const engine = env.REALTIME_ENGINE === "workers-ai" ? "workers-ai" : "native";
+  const batchEngine = env.BATCH_ENGINE === "workers-ai" || env.BATCH_ENGINE === "none" ? env.BATCH_ENGINE : "elevenlabs";
+  const llmEngine = env.LLM_ENGINE === "openai" || env.LLM_ENGINE === "workers-ai" ? env.LLM_ENGINE : "none";
   return {
     realtime: {
       engine,
@@ -98,6 +141,19 @@ export function readConfig(env: AppEnv): ServiceConfig {
     },
     uploads: {
       maxUploadBytes: int(env.MAX_UPLOAD_BYTES, 200 * 1024 * 1024, 1),
+    },
+    batch: {
+      engine: batchEngine,
+      url: env.BATCH_ENGINE_URL ?? "",
+      apiKey: env.BATCH_ENGINE_API_KEY,
+      model: env.BATCH_MODEL || "scribe_v1",
+    },
+    llm: {
+      engine: llmEngine,
+      baseUrl: env.LLM_BASE_URL ?? "",
+      apiKey: env.LLM_API_KEY,
+      model: env.LLM_MODEL || (llmEngine === "workers-ai" ? "@cf/meta/llama-3.3-70b-instruct-fp8-fast" : "gpt-4o-mini"),
+      giveUpAfterAttempts: 3,
     },
   };
 }

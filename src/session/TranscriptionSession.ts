@@ -149,6 +149,7 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
 
   #onAudio(ws: WebSocket, frame: Uint8Array): void {
     const { config, phase } = this.#state.meta;
+    if (frame.byteLength === 0) return;
     if (phase !== "active") {
       this.#sendTo(ws, errorMsg(ERROR_CODES.sessionEnding, "audio after end is not recorded", true));
       return;
@@ -283,7 +284,8 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
   #onEngineFailure(failure: EngineFailure): void {
     const { sessionId, phase } = this.#state.meta;
     log("warn", "engine.failure", { session_id: sessionId, phase: failure.phase, message: failure.message });
-    if (phase !== "active") return;
+    // While ending the client is still listening: it should know why no text came.
+    if (phase === "ended") return;
     this.#state.update({ engineGaveUp: true });
     this.#send(
       errorMsg(

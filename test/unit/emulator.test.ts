@@ -234,6 +234,16 @@ describe("emulator realtime socket", () => {
     expect(emu.stats().sessions["s-flush"]).toMatchObject({ flushes: 1, ends: 1, keepalives: 1, framesReceived: 2 });
   });
 
+  it("script_offset continues the script on a new connection", async () => {
+    const c = await connect("?script_offset=3&interim_results=0");
+    c.ws.send(pcmBytes(concatPcm(synthVoice({ f0: 180, seconds: 0.5 }), silence(0.4))));
+    c.ws.send(JSON.stringify({ type: "end" }));
+    await c.closed;
+    expect(c.events.map((e) => e.type)).toEqual(["vad.speech_start", "transcript.final", "vad.speech_end", "session.end"]);
+    expect((c.events[1] as TranscriptFinalMessage).text).toBe(scriptLine(3));
+    expect((c.events[0] as { timestamp: number }).timestamp).toBe(0);
+  });
+
   it("refuses bad parameters with 400 and refuseConnections with 503", async () => {
     expect(await refusedStatus("?model=nova-3")).toBe(400);
     expect(await refusedStatus("?sample_rate=8000")).toBe(400);

@@ -12,7 +12,7 @@ export const PITCH_MIN_CORRELATION = 0.5;
 /** Picking the first peak within this fraction of the best avoids octave-down errors. */
 const PITCH_PEAK_RATIO = 0.9;
 /** At most this many frames per region are analysed, evenly spaced, so an hour-long file stays fast. */
-export const PITCH_MAX_FRAMES_PER_REGION = 50;
+export const PITCH_MAX_FRAMES_PER_REGION = 12;
 /** A region joins a speaker whose mean pitch is within this relative distance. */
 export const SPEAKER_PITCH_TOLERANCE = 0.15;
 

@@ -245,6 +245,8 @@ export interface RealtimeContext {
   label: string;
   log: (line: string) => void;
   onDropped: () => void;
+  /** Every audio frame as received, so tests can hash what reached the engine. */
+  onAudio?: (frame: Buffer) => void;
 }
 
 /** Binds a transcriber to an accepted socket. */
@@ -266,6 +268,7 @@ export function attachRealtime(ws: WebSocket, params: RealtimeParams, ctx: Realt
       const stats = ctx.stats();
       stats.bytesReceived += buf.length;
       stats.framesReceived++;
+      ctx.onAudio?.(buf);
       if (dropAfter !== null && received >= dropAfter) {
         log(`[emulator] ${label}: dropping connection after ${received} bytes (dropAfterBytes=${dropAfter})`);
         dropped = true;

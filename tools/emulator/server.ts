@@ -5,6 +5,7 @@
  *
  *   npx tsx tools/emulator/server.ts --port 8790
  */
+import { createHash, type Hash } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
@@ -148,6 +149,8 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
   wss.on("headers", (headers) => headers.push("X-Engine: emulator"));
 
   const sessionStats = (key: string): SessionStats => (stats.sessions[key] ??= emptySession());
+  // Running sha256 of the audio each session's engine links received, in arrival order.
+  const audioHashes = new Map<string, Hash>();
 
   const injectedFailure = (path: string): HttpAnswer | null => {
     if (control.failHttpNext <= 0) return null;
@@ -246,14 +249,24 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
         label: key,
         log,
         onDropped: () => stats.connectionsDropped++,
+        onAudio: (frame) => {
+          let hash = audioHashes.get(key);
+          if (!hash) audioHashes.set(key, (hash = createHash("sha256")));
+          hash.update(frame);
+        },
       });
     });
   });
 
-  const snapshot = (): EmulatorStats => structuredClone({ ...stats, openConnections: wss.clients.size });
+  const snapshot = (): EmulatorStats => {
+    const copy = structuredClone({ ...stats, openConnections: wss.clients.size });
+    for (const [key, hash] of audioHashes) if (copy.sessions[key]) copy.sessions[key].audioSha256 = hash.copy().digest("hex");
+    return copy;
+  };
   const reset = (): void => {
     Object.assign(control, defaultControl());
     Object.assign(stats, emptyStats());
+    audioHashes.clear();
   };
 
   await new Promise<void>((resolve, reject) => {

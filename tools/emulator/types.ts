@@ -26,6 +26,8 @@ export interface SessionStats {
   flushes: number;
   ends: number;
   keepalives: number;
+  /** sha256 (hex) of all audio received for this session, in order; in stats snapshots only. */
+  audioSha256?: string;
 }
 
 export interface EmulatorStats {

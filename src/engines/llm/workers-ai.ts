@@ -1,0 +1,64 @@
+/**
+ * A Workers AI text-generation model through the AI binding, in JSON mode
+ * (https://developers.cloudflare.com/workers-ai/features/json-mode/):
+ * `response_format: {type: "json_schema", json_schema}` when the caller gives a
+ * schema, else `{type: "json_object"}`. The answer's `response` is already an
+ * object in JSON mode, or a string holding JSON.
+ */
+import { engineErrorFromWorkersAi } from "../batch/errors";
+import { parseJsonContent } from "./json";
+import type { LlmCallOptions, LlmClient } from "./types";
+
+/** The part of the AI binding this adapter uses (tests pass a stand-in). */
+export interface AiRunner {
+  run(model: string, inputs: Record<string, unknown>, options?: Record<string, unknown>): Promise<unknown>;
+}
+
+export const WORKERS_AI_LLM_ENGINE = "workers-ai";
+export const WORKERS_AI_DEFAULT_LLM_MODEL = "@cf/meta/llama-3.3-70b-instruct-fp8-fast";
+
+export interface WorkersAiLlmOptions {
+  ai: AiRunner;
+  /** @default "@cf/meta/llama-3.3-70b-instruct-fp8-fast" */
+  model?: string;
+  /**
+   * Workers AI text models stop at 256 tokens unless told otherwise; a cleanup
+   * batch of 50 segments needs far more.
+   * @default 4096
+   */
+  maxTokens?: number;
+}
+
+const DEFAULTS = { model: WORKERS_AI_DEFAULT_LLM_MODEL, maxTokens: 4096 };
+
+export class WorkersAiLlm implements LlmClient {
+  readonly name = WORKERS_AI_LLM_ENGINE;
+  readonly model: string;
+  #ai: AiRunner;
+  #maxTokens: number;
+
+  constructor(options: WorkersAiLlmOptions) {
+    this.#ai = options.ai;
+    this.model = options.model || DEFAULTS.model;
+    this.#maxTokens = options.maxTokens ?? DEFAULTS.maxTokens;
+  }
+
+  async completeJson(task: object, system: string, options?: LlmCallOptions): Promise<unknown> {
+    let output: unknown;
+    try {
+      output = await this.#ai.run(this.model, {
+        messages: [
+          { role: "system", content: system },
+          { role: "user", content: JSON.stringify(task) },
+        ],
+        temperature: 0,
+        max_tokens: this.#maxTokens,
+        response_format: options?.schema ? { type: "json_schema", json_schema: options.schema } : { type: "json_object" },
+      });
+    } catch (err) {
+      throw engineErrorFromWorkersAi(this.name, err);
+    }
+    const response = (output as { response?: unknown } | null)?.response;
+    return parseJsonContent(this.name, response);
+  }
+}

@@ -1,0 +1,35 @@
+/** Starts the real local stack once for the e2e suite (the same code as `npm run dev`). */
+import type { TestProject } from "vitest/node";
+import { findFreePort } from "../../tools/stack/redis";
+import { startStack } from "../../tools/stack/stack";
+
+export const E2E_VARS = {
+  CLIENT_GONE_GRACE_SECONDS: "2",
+  IDLE_TIMEOUT_SECONDS: "20",
+  DEV_FAULTS: "enabled",
+};
+
+export default async function setup(project: TestProject) {
+  const stack = await startStack({
+    port: await findFreePort(),
+    redisPort: 0,
+    bridgePort: 0,
+    emulatorPort: 0,
+    vars: E2E_VARS,
+    // Only problems: the services are chatty and vitest shows this output inline.
+    log: (line) => {
+      if (/error|fail|warn/i.test(line) && !line.startsWith("[redis]")) process.stderr.write(`${line}\n`);
+    },
+  });
+  project.provide("serviceUrl", stack.url);
+  project.provide("bridgeUrl", stack.bridgeUrl);
+  project.provide("bridgeToken", stack.token);
+  project.provide("emulatorUrl", stack.emulatorUrl);
+  return () => stack.stop();
+}
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    serviceUrl: string;
+  }
+}

@@ -1,0 +1,83 @@
+/** A Node WebSocket client for the e2e suite and benchmarks. */
+import WebSocket from "ws";
+import type { ServerMessage } from "../../src/protocol/messages";
+
+export interface Client {
+  ws: WebSocket;
+  messages: ServerMessage[];
+  /** Arrival time (ms, performance.now) of each message. */
+  times: number[];
+  closed: Promise<{ code: number; reason: string }>;
+  next<T extends ServerMessage["type"]>(type: T, timeoutMs?: number): Promise<Extract<ServerMessage, { type: T }>>;
+  send(data: Uint8Array | string): Promise<void>;
+  sendJson(value: unknown): Promise<void>;
+}
+
+export async function connect(url: string, headers: Record<string, string> = {}): Promise<Client> {
+  const ws = new WebSocket(url, { headers, perMessageDeflate: false });
+  const messages: ServerMessage[] = [];
+  const times: number[] = [];
+  let wake: (() => void)[] = [];
+  ws.on("message", (data, isBinary) => {
+    if (isBinary) throw new Error("server sent a binary frame");
+    messages.push(JSON.parse(data.toString()) as ServerMessage);
+    times.push(performance.now());
+    for (const w of wake.splice(0)) w();
+  });
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    ws.on("close", (code, reason) => {
+      resolve({ code, reason: reason.toString() });
+      for (const w of wake.splice(0)) w();
+    }),
+  );
+  await new Promise<void>((resolve, reject) => {
+    ws.once("open", () => resolve());
+    ws.once("error", reject);
+    ws.once("unexpected-response", (_req, res) => {
+      let body = "";
+      res.on("data", (c: Buffer) => (body += c.toString()));
+      res.on("end", () => reject(Object.assign(new Error(`HTTP ${res.statusCode}: ${body}`), { status: res.statusCode, body })));
+    });
+  });
+  const seenByType = new Map<string, number>();
+  const send = (data: Uint8Array | string) =>
+    new Promise<void>((resolve, reject) => ws.send(data, (err) => (err ? reject(err) : resolve())));
+  return {
+    ws,
+    messages,
+    times,
+    closed,
+    send,
+    sendJson: (value) => send(JSON.stringify(value)),
+    async next(type, timeoutMs = 15_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const from = seenByType.get(type) ?? 0;
+        const index = messages.findIndex((m, i) => i >= from && m.type === type);
+        if (index >= 0) {
+          seenByType.set(type, index + 1);
+          return messages[index] as never;
+        }
+        if (Date.now() > deadline || ws.readyState === WebSocket.CLOSED) {
+          throw new Error(`no ${type} within ${timeoutMs} ms; got ${messages.map((m) => m.type).join(", ")}`);
+        }
+        await new Promise<void>((resolve) => {
+          wake.push(resolve);
+          setTimeout(resolve, 100);
+        });
+      }
+    },
+  };
+}
+
+/** Send a buffer as frames of `frameBytes`, waiting for the socket to drain now and then. */
+export async function sendInFrames(client: Client, pcm: Uint8Array, frameBytes: number): Promise<void> {
+  for (let at = 0; at < pcm.byteLength; at += frameBytes) {
+    const frame = pcm.subarray(at, Math.min(pcm.byteLength, at + frameBytes));
+    client.ws.send(frame);
+    if (client.ws.bufferedAmount > 4 * 1024 * 1024) {
+      while (client.ws.bufferedAmount > 1024 * 1024) await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+  while (client.ws.bufferedAmount > 0) await new Promise((r) => setTimeout(r, 2));
+}
