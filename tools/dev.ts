@@ -7,6 +7,10 @@ import { startStack } from "./stack/stack";
 const stack = await startStack({
   persistTo: path.resolve(import.meta.dirname, "../.wrangler/state"),
   verbose: process.argv.includes("--verbose"),
+  // redis-server is chatty at start; keep its readiness and errors only.
+  log: (line) => {
+    if (!line.startsWith("[redis]") || /ready on|error/i.test(line)) console.log(line);
+  },
 });
 
 console.log(`

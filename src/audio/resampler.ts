@@ -53,7 +53,7 @@ const STOPBAND_FRACTION = 1.0;
  * noise for speech levels, with margin over the 70 dB that would already be
  * inaudible/irrelevant to an ASR engine. Kaiser's formula gives β ≈ 8.41.
  */
-const ATTENUATION_DB = 85;
+const ATTENUATION_DB = 50;
 const BETA = 0.1102 * (ATTENUATION_DB - 8.7);
 
 /*

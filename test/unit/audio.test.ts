@@ -342,7 +342,7 @@ function g711Mulaw(code: number): number {
   const s = (c >> 4) & 7;
   const q = c & 15;
   const magnitude = (2 * q + 33) * 2 ** s - 33; // 0 … 8031
-  return (c & 0x80 ? -magnitude : magnitude) * 4;
+  return (c & 0x80 ? -magnitude : magnitude) * 4 + 0; // + 0: the negative zero decodes to plain 0
 }
 function g711Alaw(code: number): number {
   const c = code ^ 0x55; // even bits are transmitted inverted
@@ -382,25 +382,22 @@ describe("G.711", () => {
     const all = Int16Array.from({ length: 65536 }, (_, i) => i - 32768);
     const mu = decodeMulaw(encodeMulaw(all));
     const a = decodeAlaw(encodeAlaw(all));
-    let previousMu = -Infinity;
-    let previousA = -Infinity;
+    const failures: string[] = [];
     for (let i = 0; i < all.length; i++) {
       const x = all[i]!;
-      // Step of the segment x falls in (16-bit scale), from the decoded code's segment.
+      // Half the step of the segment x was coded in (16-bit scale).
       const muSegment = (~s16ToMulaw(x) >> 4) & 7;
       const aSegment = ((s16ToAlaw(x) ^ 0x55) >> 4) & 7;
       const muHalfStep = 4 * 2 ** muSegment; // 14-bit step 2^(s+1), ×4, halved
       const aHalfStep = aSegment <= 1 ? 8 : 4 * 2 ** aSegment; // 13-bit step 2 or 2^s, ×8, halved
-      // The encoders drop the bits below the law's resolution first (2 for μ-law, 3 for A-law).
-      if (Math.abs(x) <= 32635) expect(Math.abs(mu[i]! - x), `μ-law ${x}`).toBeLessThanOrEqual(muHalfStep + 3);
-      else expect(Math.abs(mu[i]!)).toBe(32124); // beyond μ-law's range: clipped to its largest level
-      expect(Math.abs(a[i]! - x), `A-law ${x}`).toBeLessThanOrEqual(aHalfStep + 7);
+      // The encoders first drop the bits below the law's resolution (2 for μ-law, 3 for A-law).
+      const muOk = Math.abs(x) <= 32635 ? Math.abs(mu[i]! - x) <= muHalfStep + 3 : Math.abs(mu[i]!) === 32124;
+      if (!muOk) failures.push(`μ-law ${x} → ${mu[i]}`); // beyond μ-law's range it clips to its largest level
+      if (Math.abs(a[i]! - x) > aHalfStep + 7) failures.push(`A-law ${x} → ${a[i]}`);
       // Companding is monotonic: a louder input never decodes quieter.
-      expect(mu[i]!).toBeGreaterThanOrEqual(previousMu);
-      expect(a[i]!).toBeGreaterThanOrEqual(previousA);
-      previousMu = mu[i]!;
-      previousA = a[i]!;
+      if (i > 0 && (mu[i]! < mu[i - 1]! || a[i]! < a[i - 1]!)) failures.push(`not monotonic at ${x}`);
     }
+    expect(failures.slice(0, 10)).toEqual([]);
   });
 });
 
@@ -486,6 +483,30 @@ describe("Resampler", () => {
     expect(Array.from(r.process(f))).toEqual([16384, -32768, 32767]);
   });
 
+  const downRates = [22050, 32000, 44100, 48000, AWKWARD_RATE];
+  it.each(downRates)("rejects tones above 8 kHz from %i Hz instead of aliasing them", (inRate) => {
+    const amplitude = 0.99;
+    for (const f of [8200, 9000, 12000, 15000].filter((f) => f < inRate / 2)) {
+      const y = resample(sine(inRate, f, inRate, amplitude), inRate);
+      const { from, to } = middle(y.length);
+      const rejection = -dB(rms(y, from, to) / ((amplitude * 32768) / Math.SQRT2));
+      expect(rejection, `${f} Hz`).toBeGreaterThanOrEqual(ALIAS_REJECTION_DB);
+    }
+  });
+
+  it.each([8000, 11025])("adds no images above the band of %i Hz input", (inRate) => {
+    // Upsampling creates mirror images at inRate − f; all that may remain is the tone itself.
+    const f = 3000;
+    const amplitude = 0.99;
+    const y = resample(sine(inRate, f, inRate, amplitude), inRate);
+    const { from, to } = middle(y.length);
+    const fit = tone(y, f, OUT_RATE, from, to);
+    const w = (2 * Math.PI * f) / OUT_RATE;
+    const residual = Float64Array.from(y, (v, n) => v - fit.amplitude * Math.sin(w * n + fit.phase));
+    const rejection = -dB(rms(residual, from, to) / (fit.amplitude / Math.SQRT2));
+    expect(rejection).toBeGreaterThanOrEqual(ALIAS_REJECTION_DB);
+  });
+
   describe.each([...RATES, AWKWARD_RATE])("from %i Hz", (inRate) => {
     it("keeps passband tones at their level and on the input's timeline", () => {
       const freqs = [1000, 3000, 6000].filter((f) => f <= passbandEdge(inRate));
@@ -503,31 +524,9 @@ describe("Resampler", () => {
     });
 
     it("keeps a constant level exactly constant", () => {
-      const y = resample(new Int16Array(inRate).fill(-1234), inRate);
+      const y = resample(new Int16Array(inRate).fill(-30000), inRate);
       const { from, to } = middle(y.length);
-      expect(y.subarray(from, to).every((v) => v === -1234)).toBe(true);
-    });
-
-    it.runIf(inRate > OUT_RATE)("rejects tones above 8 kHz instead of aliasing them", () => {
-      const amplitude = 0.99;
-      for (const f of [8200, 9000, 12000, 15000].filter((f) => f < inRate / 2)) {
-        const y = resample(sine(inRate, f, inRate, amplitude), inRate);
-        const { from, to } = middle(y.length);
-        const rejection = -dB(rms(y, from, to) / ((amplitude * 32768) / Math.SQRT2));
-        expect(rejection, `${f} Hz`).toBeGreaterThanOrEqual(ALIAS_REJECTION_DB);
-      }
-    });
-
-    it.runIf(inRate < OUT_RATE)("adds no images above the input's band", () => {
-      // Upsampling creates mirror images at inRate − f; all that may remain is the tone itself.
-      const f = 3000;
-      const amplitude = 0.99;
-      const y = resample(sine(inRate, f, inRate, amplitude), inRate);
-      const { from, to } = middle(y.length);
-      const fit = tone(y, f, OUT_RATE, from, to);
-      const w = (2 * Math.PI * f) / OUT_RATE;
-      const residual = Int16Array.from(y, (v, n) => v - Math.round(fit.amplitude * Math.sin(w * n + fit.phase)));
-      expect(-dB(rms(residual, from, to) / fit.amplitude)).toBeGreaterThanOrEqual(ALIAS_REJECTION_DB);
+      expect(y.subarray(from, to).every((v) => v === -30000)).toBe(true);
     });
 
     it("keeps the energy of a sweep across the band", () => {
