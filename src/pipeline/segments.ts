@@ -23,16 +23,14 @@ export function buildSegments(words: readonly ResultWord[]): ResultSegment[] {
   const close = () => {
     if (current.length === 0) return;
     const first = current[0]!;
-    const last = current[current.length - 1]!;
     segments.push({
       id: segments.length,
       start: first.start,
-      end: Math.max(...current.map((w) => w.end)),
+      end: current.reduce((end, w) => Math.max(end, w.end), first.end),
       speaker: first.speaker,
       text: current.map((w) => w.word).join(" "),
       words: current,
     });
-    void last;
     current = [];
   };
   for (const word of words) {

@@ -30,7 +30,7 @@ import { Store } from "../store/store";
 import { SessionState, type SessionMeta } from "./state";
 
 /** Headers the gateway uses to hand a validated session to its object. */
-export const SESSION_HEADERS = { id: "x-session-id", config: "x-session-config" } as const;
+export const SESSION_HEADERS = { id: "x-session-id", config: "x-session-config", devFaults: "x-dev-faults" } as const;
 
 const STORE_TIMEOUT_MS = 1500;
 const MAX_STORE_BACKOFF_MS = 60_000;
@@ -93,6 +93,7 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
       storeRetryAt: null,
       engineGaveUp: false,
       recordingAttempts: 0,
+      queueSendFailuresToInject: this.#devFaults(request).queueSend,
     };
     this.#state.init(meta);
     this.#recorder = this.#createRecorder(meta);
@@ -470,6 +471,10 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
       }
       if (wantsJob && !this.#state.meta.jobQueued) {
         const job = this.#jobRecord(this.#state.meta);
+        if (this.#state.meta.queueSendFailuresToInject > 0) {
+          this.#state.update({ queueSendFailuresToInject: this.#state.meta.queueSendFailuresToInject - 1 });
+          throw new Error("queue send failed (injected by x-dev-faults)");
+        }
         await this.env.ENHANCEMENT_QUEUE.send({
           job_id: job.id,
           audio_key: job.audio_key,
@@ -638,6 +643,13 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
   /* ---------------------------------------------------------------- */
   /* Helpers                                                           */
   /* ---------------------------------------------------------------- */
+
+  /** Test-only fault injection, honoured only where DEV_FAULTS=enabled (never in a deployment). */
+  #devFaults(request: Request): { queueSend: number } {
+    if (this.env.DEV_FAULTS !== "enabled") return { queueSend: 0 };
+    const spec = new URLSearchParams(request.headers.get(SESSION_HEADERS.devFaults) ?? "");
+    return { queueSend: Math.max(0, Number(spec.get("queue_send") ?? 0) || 0) };
+  }
 
   #createRecorder(meta: SessionMeta): Recorder {
     return new Recorder(this.ctx.storage, this.env.RECORDINGS, {

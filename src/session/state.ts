@@ -31,6 +31,8 @@ export interface SessionMeta {
   engineGaveUp: boolean;
   /** Attempts to complete the recording after ending. */
   recordingAttempts: number;
+  /** Test-only: queue sends still to fail (see DEV_FAULTS). */
+  queueSendFailuresToInject: number;
 }
 
 export interface FinalSegment {
