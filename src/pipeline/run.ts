@@ -1,17 +1,174 @@
 /**
- * Runs one enhancement job. Until the batch pipeline lands this only records
- * that the job was received and moves it to `processing`.
+ * Runs one enhancement job (README): transcribe → speakers → cleanup? →
+ * emotions? → assemble. Each stage's output is saved to R2 before the next
+ * starts, and a saved output is never recomputed, so a redelivered message
+ * resumes where the last delivery stopped; a job already completed or failed
+ * is left alone, so duplicates give one result.
  */
-import type { AppEnv } from "../config";
-import { log } from "../log";
-import type { JobMessage } from "../store/records";
+import { readConfig, type AppEnv } from "../config";
+import { createBatchTranscriber } from "../engines/batch";
+import { EngineError } from "../engines/batch/errors";
+import type { BatchTranscriber } from "../engines/batch/types";
+import { createLlmClient } from "../engines/llm";
+import type { LlmClient } from "../engines/llm/types";
+import { errorMessage, log } from "../log";
+import { r2Keys } from "../store/keys";
+import type { JobMessage, JobRecord } from "../store/records";
 import type { Store } from "../store/store";
+import { assemble } from "./assemble";
+import { openRecording } from "./audio";
+import { runCleanupStage } from "./cleanup";
+import { runEmotionsStage } from "./emotions";
+import { PermanentJobError } from "./errors";
+import type { LlmStageContext } from "./llm-call";
+import type { CleanupOutput, EmotionsOutput, SpeakersOutput, StageName, TranscribeOutput } from "./result";
+import { runSpeakersStage } from "./speakers";
+import { chunkStage, StageStore } from "./stages";
+import { transcribeRecording } from "./transcribe";
 
-export async function runJob(_env: AppEnv, store: Store, message: JobMessage, _attempt: number): Promise<void> {
+/** The engines a job runs with; `runJob` builds them from the config, tests pass their own. */
+export interface JobEngines {
+  transcriber: BatchTranscriber | null;
+  /** Why there is no transcriber (becomes the job's error). */
+  transcriberReason?: string;
+  llm: LlmClient | null;
+  /** Why there is no LLM (becomes the skipped stages' reason). */
+  llmReason?: string;
+  /** See ServiceConfig.llm.giveUpAfterAttempts. */
+  llmGiveUpAfterAttempts: number;
+}
+
+export function enginesFor(env: AppEnv): JobEngines {
+  const config = readConfig(env);
+  const batch = createBatchTranscriber(config.batch, env);
+  const llm = createLlmClient(config.llm, env);
+  return {
+    transcriber: batch.transcriber,
+    ...(batch.reason !== undefined ? { transcriberReason: batch.reason } : {}),
+    llm: llm.llm,
+    ...(llm.reason !== undefined ? { llmReason: llm.reason } : {}),
+    llmGiveUpAfterAttempts: config.llm.giveUpAfterAttempts,
+  };
+}
+
+export async function runJob(env: AppEnv, store: Store, message: JobMessage, attempt: number): Promise<void> {
+  await runJobWith(env.RECORDINGS, store, message, attempt, enginesFor(env));
+}
+
+/** {@link runJob} with explicit engines. */
+export async function runJobWith(
+  bucket: R2Bucket,
+  store: Store,
+  message: JobMessage,
+  attempt: number,
+  engines: JobEngines,
+): Promise<void> {
   const job = await store.getJob(message.job_id);
-  if (!job) throw new Error(`job ${message.job_id} has no record yet`);
+  // Transient: the record may be written after the message (or Redis may be lagging); the DLQ ends it.
+  if (!job) throw new Error(`job ${message.job_id} has no record`);
   await store.countDelivery(job.id);
-  if (job.status === "completed" || job.status === "failed") return;
+  if (job.status === "completed" || job.status === "failed") {
+    log("info", "job.duplicate_delivery", { job_id: job.id, status: job.status, attempt });
+    return;
+  }
   await store.updateJob(job.id, { status: "processing", started_at: job.started_at ?? new Date().toISOString() });
-  log("info", "job.received", { job_id: job.id, source_session_id: job.source_session_id });
+  log("info", "job.started", { job_id: job.id, attempt, source_session_id: job.source_session_id });
+
+  const stages = new StageStore(bucket, job.id);
+  try {
+    const result = await runStages(bucket, store, job, message, attempt, engines, stages);
+    const resultKey = r2Keys.jobResult(job.id);
+    await bucket.put(resultKey, JSON.stringify(result.transcript), { httpMetadata: { contentType: "application/json" } });
+    await store.updateJob(job.id, {
+      status: "completed",
+      completed_at: new Date().toISOString(),
+      result_key: resultKey,
+      error: null,
+    });
+    log("info", "job.completed", {
+      job_id: job.id,
+      segments: result.transcript.segments.length,
+      duration_s: result.transcript.duration,
+      attempt,
+    });
+    await stages.delete(result.savedStages).catch((err: unknown) => {
+      log("warn", "job.stage_cleanup_failed", { job_id: job.id, message: errorMessage(err) });
+    });
+  } catch (err) {
+    if (err instanceof PermanentJobError) {
+      await store.updateJob(job.id, {
+        status: "failed",
+        completed_at: new Date().toISOString(),
+        error: { code: err.code, message: err.message },
+      });
+      log("error", "job.failed", { job_id: job.id, code: err.code, message: err.message });
+      return;
+    }
+    const code = err instanceof EngineError ? "engine_unavailable" : "internal_error";
+    await store.updateJob(job.id, { error: { code, message: errorMessage(err) } }).catch(() => undefined);
+    throw err;
+  }
+}
+
+async function runStages(
+  bucket: R2Bucket,
+  store: Store,
+  job: JobRecord,
+  message: JobMessage,
+  attempt: number,
+  engines: JobEngines,
+  stages: StageStore,
+) {
+  const params = job.parameters ?? message.parameters;
+  const audioKey = job.audio_key || message.audio_key;
+  const saved: string[] = [];
+
+  /** Loads a stage's saved output, or marks the stage on the job, runs it and saves its output. */
+  const stage = async <T>(name: StageName, compute: () => Promise<T>): Promise<T> => {
+    saved.push(name);
+    const done = await stages.load<T>(name);
+    if (done !== null) return done;
+    await store.updateJob(job.id, { stage: name });
+    const output = await compute();
+    await stages.save(name, output);
+    return output;
+  };
+
+  const llmCtx: LlmStageContext | null = engines.llm
+    ? { llm: engines.llm, attempt, giveUpAfterAttempts: engines.llmGiveUpAfterAttempts }
+    : null;
+  const noLlm = engines.llmReason ?? "no LLM is configured";
+
+  const transcript = await stage<TranscribeOutput>("transcribe", async () => {
+    if (!engines.transcriber) {
+      throw new PermanentJobError("batch_engine_not_configured", engines.transcriberReason ?? "no batch transcription engine is configured");
+    }
+    const recording = await openRecording(bucket, audioKey);
+    return transcribeRecording({
+      bucket,
+      recording,
+      transcriber: engines.transcriber,
+      options: { language: params.language || "auto", numSpeakers: params.num_speakers ?? null },
+      stages,
+    });
+  });
+  for (let i = 0; i < transcript.chunks; i++) saved.push(chunkStage(i));
+
+  const speakers = await stage<SpeakersOutput>("speakers", () => runSpeakersStage(transcript.segments, llmCtx, noLlm));
+
+  const cleanup = params.llm_cleanup
+    ? await stage<CleanupOutput>("cleanup", () => runCleanupStage(transcript.segments, llmCtx, noLlm))
+    : null;
+
+  const emotions = params.emotions
+    ? await stage<EmotionsOutput>("emotions", async () => {
+        // Judge the text the reader will see: cleaned where cleanup changed it.
+        const cleaned = new Map((cleanup?.texts ?? []).map((t) => [t.id, t.text]));
+        const segments = transcript.segments.map((s) => ({ ...s, text: cleaned.get(s.id) ?? s.text }));
+        return runEmotionsStage(segments, llmCtx, noLlm);
+      })
+    : null;
+
+  await store.updateJob(job.id, { stage: "assemble" });
+  return { transcript: assemble(transcript, speakers, cleanup, emotions), savedStages: saved };
 }

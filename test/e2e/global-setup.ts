@@ -28,8 +28,3 @@ export default async function setup(project: TestProject) {
   return () => stack.stop();
 }
 
-declare module "vitest" {
-  export interface ProvidedContext {
-    serviceUrl: string;
-  }
-}

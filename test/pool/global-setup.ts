@@ -25,11 +25,3 @@ export default async function setup(project: TestProject) {
   };
 }
 
-declare module "vitest" {
-  export interface ProvidedContext {
-    bridgeUrl: string;
-    bridgeToken: string;
-    emulatorUrl: string;
-    emulatorWsUrl: string;
-  }
-}

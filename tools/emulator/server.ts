@@ -44,7 +44,16 @@ export interface EmulatorOptions {
   /** Default 127.0.0.1: the emulator is never meant to be reachable from elsewhere. */
   host?: string;
   log?: (line: string) => void;
+  /**
+   * Benchmarks: called for every realtime audio frame as it arrives, with the
+   * connection's session key (`session_id` query parameter), the frame's byte
+   * length and `performance.now()` taken on arrival. Also settable later with
+   * `handle.setFrameArrivalHook` (e.g. on an emulator started by startStack).
+   */
+  onFrameArrival?: FrameArrivalHook;
 }
+
+export type FrameArrivalHook = (sessionKey: string, bytes: number, tMs: number) => void;
 
 export interface EmulatorHandle {
   /** http://127.0.0.1:PORT */
@@ -58,6 +67,8 @@ export interface EmulatorHandle {
   stats(): EmulatorStats;
   /** Controls back to defaults and counters to zero (open connections stay open). */
   reset(): void;
+  /** Replaces (or with null removes) the per-frame arrival hook (see EmulatorOptions.onFrameArrival). */
+  setFrameArrivalHook(hook: FrameArrivalHook | null): void;
   close(): Promise<void>;
 }
 
@@ -144,6 +155,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
   const control = defaultControl();
   const stats = emptyStats();
   let anonymous = 0;
+  let frameArrival: FrameArrivalHook | null = opts.onFrameArrival ?? null;
 
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: MAX_WS_FRAME_BYTES });
   wss.on("headers", (headers) => headers.push("X-Engine: emulator"));
@@ -250,6 +262,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
         log,
         onDropped: () => stats.connectionsDropped++,
         onAudio: (frame) => {
+          if (frameArrival) frameArrival(key, frame.length, performance.now());
           let hash = audioHashes.get(key);
           if (!hash) audioHashes.set(key, (hash = createHash("sha256")));
           hash.update(frame);
@@ -286,6 +299,9 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     control,
     stats: snapshot,
     reset,
+    setFrameArrivalHook: (hook) => {
+      frameArrival = hook;
+    },
     close: async () => {
       for (const ws of wss.clients) ws.terminate();
       wss.close();

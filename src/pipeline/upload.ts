@@ -1,0 +1,274 @@
+/**
+ * Batch jobs from uploaded files (`POST /v1/audio/transcriptions`): check the
+ * WAV header, convert the audio to the 16 kHz s16le mono WAV the pipeline
+ * reads (streaming: one input slice and at most two 5 MiB output parts in
+ * memory), store it at `uploads/<job_id>/audio.wav`, create the job and queue it.
+ */
+import { createAudioConverter, type AudioConverter } from "../audio/convert";
+import { alawToS16, mulawToS16 } from "../audio/g711";
+import { writeF32LE } from "../audio/pcm";
+import { parseWavHeader, WAV_HEADER_BYTES, wavHeader, WavError, type WavHeaderInfo } from "../audio/wav";
+import { MIN_PART_BYTES, readConfig, type AppEnv } from "../config";
+import { errorMessage, log } from "../log";
+import { newJobId } from "../store/ids";
+import { r2Keys } from "../store/keys";
+import type { JobMessage, JobParameters, JobRecord } from "../store/records";
+import type { Store } from "../store/store";
+
+export type UploadErrorCode = "invalid_request" | "too_large" | "unsupported_media_type";
+
+/** An upload the route must refuse: `status` and `code` map straight to the error JSON (DESIGN §6). */
+export class UploadError extends Error {
+  override readonly name = "UploadError";
+  readonly status: 400 | 413 | 415;
+  readonly code: UploadErrorCode;
+
+  constructor(status: 400 | 413 | 415, code: UploadErrorCode, message: string) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+/** The same enhancement options as the stream's `enhance_*` parameters (already validated by the route). */
+export interface UploadOptions {
+  /** @default false */
+  llm_cleanup?: boolean;
+  /** @default false */
+  emotions?: boolean;
+  /** Diarization hint, 1–32. @default null */
+  num_speakers?: number | null;
+  /** @default "auto" */
+  language?: string;
+}
+
+export interface UploadRequest {
+  /** The multipart `file` part. */
+  file: Blob;
+  options: UploadOptions;
+}
+
+/** File name of the converted audio under `uploads/<job_id>/`. */
+export const UPLOAD_AUDIO_NAME = "audio.wav";
+/** Header bytes looked at before giving up on finding the data chunk. */
+const HEADER_PROBE_BYTES = [64 * 1024, 1024 * 1024];
+/** Input read per step (rounded down to whole frames). */
+const INPUT_SLICE_BYTES = 1024 * 1024;
+
+/**
+ * Validates, converts and stores an uploaded WAV, then creates and queues its job.
+ * @throws UploadError 413 (larger than MAX_UPLOAD_BYTES), 415 (not a WAV, or an
+ *   encoding the service cannot decode) or 400 (a WAV without audio)
+ */
+export async function createUploadJob(env: AppEnv, store: Store, request: UploadRequest): Promise<{ id: string; status: "pending" }> {
+  const config = readConfig(env);
+  const { file, options } = request;
+  if (file.size > config.uploads.maxUploadBytes) {
+    throw new UploadError(413, "too_large", `the file is ${file.size} bytes; the limit is ${config.uploads.maxUploadBytes}`);
+  }
+  const header = await readHeader(file);
+  const available = Math.max(0, file.size - header.dataOffset);
+  let dataBytes = Math.min(header.dataBytes ?? available, available);
+  dataBytes -= dataBytes % header.blockAlign;
+  if (dataBytes === 0) throw new UploadError(400, "invalid_request", "the WAV file contains no audio");
+
+  const id = newJobId();
+  const audioKey = r2Keys.upload(id, UPLOAD_AUDIO_NAME);
+  const writer = new WavWriter(env.RECORDINGS, audioKey, config.recorder.partBytes);
+  try {
+    const decode = monoDecoder(header);
+    const converter = createAudioConverter(decode.encoding, header.sampleRate);
+    const slice = Math.max(header.blockAlign, INPUT_SLICE_BYTES - (INPUT_SLICE_BYTES % header.blockAlign));
+    for (let at = 0; at < dataBytes; at += slice) {
+      const from = header.dataOffset + at;
+      const bytes = new Uint8Array(await file.slice(from, from + Math.min(slice, dataBytes - at)).arrayBuffer());
+      await writer.write(converter.push(decode.toMono(bytes)));
+    }
+    await writer.write(converter.flush());
+    await writer.finish();
+  } catch (err) {
+    await writer.abort();
+    throw err;
+  }
+
+  const parameters: JobParameters = {
+    speaker_detection: "diarize",
+    word_timestamps: true,
+    llm_cleanup: options.llm_cleanup ?? false,
+    emotions: options.emotions ?? false,
+    num_speakers: options.num_speakers ?? null,
+    language: options.language || "auto",
+  };
+  const job: JobRecord = {
+    id,
+    status: "pending",
+    created_at: new Date().toISOString(),
+    started_at: null,
+    completed_at: null,
+    source: "upload",
+    source_session_id: null,
+    parameters,
+    audio_key: audioKey,
+    stage: null,
+    error: null,
+    deliveries: 0,
+    result_key: null,
+  };
+  await store.createJob(job);
+  const message: JobMessage = { job_id: id, audio_key: audioKey, source_session_id: null, parameters };
+  try {
+    await env.ENHANCEMENT_QUEUE.send(message);
+  } catch (err) {
+    // Without its message the job would stay pending forever: say so on the record.
+    await store
+      .updateJob(id, {
+        status: "failed",
+        completed_at: new Date().toISOString(),
+        error: { code: "queue_unavailable", message: "the job could not be queued; upload the file again" },
+      })
+      .catch(() => undefined);
+    log("error", "upload.queue_failed", { job_id: id, message: errorMessage(err) });
+    throw err;
+  }
+  log("info", "upload.queued", { job_id: id, bytes: file.size, format: header.format, sample_rate: header.sampleRate, channels: header.channels });
+  return { id, status: "pending" };
+}
+
+async function readHeader(file: Blob): Promise<WavHeaderInfo> {
+  for (const probe of HEADER_PROBE_BYTES) {
+    const prefix = new Uint8Array(await file.slice(0, Math.min(probe, file.size)).arrayBuffer());
+    let header: WavHeaderInfo | null;
+    try {
+      header = parseWavHeader(prefix);
+    } catch (err) {
+      const message = err instanceof WavError ? err.message : "not a WAV file";
+      throw new UploadError(415, "unsupported_media_type", message);
+    }
+    if (header !== null) return header;
+    if (prefix.length >= file.size) break;
+  }
+  throw new UploadError(415, "unsupported_media_type", "not a WAV file: no complete RIFF/WAVE header with a data chunk");
+}
+
+/**
+ * How WAV frames reach the converter: mono s16le, f32le, μ-law and A-law go
+ * as they are; everything else (other sample formats, several channels) is
+ * decoded to float and the channels averaged (a plain downmix).
+ */
+function monoDecoder(info: WavHeaderInfo): { encoding: Parameters<typeof createAudioConverter>[0]; toMono(bytes: Uint8Array): Uint8Array } {
+  if (info.channels === 1 && (info.format === "pcm_s16le" || info.format === "pcm_f32le" || info.format === "mulaw" || info.format === "alaw")) {
+    const encoding = info.format;
+    return { encoding, toMono: (bytes) => bytes };
+  }
+  const read = sampleReader(info);
+  const size = info.bitsPerSample / 8;
+  return {
+    encoding: "pcm_f32le",
+    toMono(bytes) {
+      const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      const frames = Math.floor(bytes.length / info.blockAlign);
+      const out = new Float32Array(frames);
+      for (let f = 0; f < frames; f++) {
+        let sum = 0;
+        const base = f * info.blockAlign;
+        for (let c = 0; c < info.channels; c++) sum += read(view, base + c * size);
+        out[f] = sum / info.channels;
+      }
+      return writeF32LE(out);
+    },
+  };
+}
+
+/** One sample as float, ±1.0 full scale. */
+function sampleReader(info: WavHeaderInfo): (view: DataView, at: number) => number {
+  switch (info.format) {
+    case "pcm_u8":
+      return (v, at) => (v.getUint8(at) - 128) / 128;
+    case "pcm_s16le":
+      return (v, at) => v.getInt16(at, true) / 32768;
+    case "pcm_s24le":
+      return (v, at) => ((v.getUint8(at) | (v.getUint8(at + 1) << 8) | (v.getInt8(at + 2) << 16)) / 8388608);
+    case "pcm_s32le":
+      return (v, at) => v.getInt32(at, true) / 2147483648;
+    case "pcm_f32le":
+      return (v, at) => v.getFloat32(at, true);
+    case "pcm_f64le":
+      return (v, at) => v.getFloat64(at, true);
+    case "mulaw":
+      return (v, at) => mulawToS16(v.getUint8(at)) / 32768;
+    case "alaw":
+      return (v, at) => alawToS16(v.getUint8(at)) / 32768;
+  }
+}
+
+/**
+ * Writes a WAV of unknown final length to R2 without holding it: equal-sized
+ * multipart parts (R2 requires all but the last to be the same size), part 1
+ * — which starts with the header — kept back and uploaded last, once the
+ * length is known. A file that fits in one part is a single put.
+ */
+class WavWriter {
+  #bucket: R2Bucket;
+  #key: string;
+  #partBytes: number;
+  #buffer: Uint8Array;
+  #fill = WAV_HEADER_BYTES;
+  #firstPart: Uint8Array | null = null;
+  #upload: R2MultipartUpload | null = null;
+  #parts: R2UploadedPart[] = [];
+  #nextPart = 2;
+  #dataBytes = 0;
+
+  constructor(bucket: R2Bucket, key: string, partBytes: number) {
+    this.#bucket = bucket;
+    this.#key = key;
+    this.#partBytes = Math.max(MIN_PART_BYTES, partBytes);
+    this.#buffer = new Uint8Array(this.#partBytes);
+  }
+
+  async write(bytes: Uint8Array): Promise<void> {
+    let at = 0;
+    while (at < bytes.length) {
+      const take = Math.min(bytes.length - at, this.#partBytes - this.#fill);
+      this.#buffer.set(bytes.subarray(at, at + take), this.#fill);
+      this.#fill += take;
+      this.#dataBytes += take;
+      at += take;
+      if (this.#fill === this.#partBytes) await this.#partFull();
+    }
+  }
+
+  async #partFull(): Promise<void> {
+    if (this.#firstPart === null) {
+      this.#firstPart = this.#buffer;
+      this.#buffer = new Uint8Array(this.#partBytes);
+    } else {
+      const upload = await this.#multipart();
+      this.#parts.push(await upload.uploadPart(this.#nextPart++, this.#buffer));
+    }
+    this.#fill = 0;
+  }
+
+  async #multipart(): Promise<R2MultipartUpload> {
+    this.#upload ??= await this.#bucket.createMultipartUpload(this.#key, { httpMetadata: { contentType: "audio/wav" } });
+    return this.#upload;
+  }
+
+  async finish(): Promise<void> {
+    const header = wavHeader({ dataBytes: this.#dataBytes });
+    if (this.#firstPart === null) {
+      this.#buffer.set(header, 0);
+      await this.#bucket.put(this.#key, this.#buffer.subarray(0, this.#fill), { httpMetadata: { contentType: "audio/wav" } });
+      return;
+    }
+    this.#firstPart.set(header, 0);
+    const upload = await this.#multipart();
+    this.#parts.push(await upload.uploadPart(1, this.#firstPart));
+    if (this.#fill > 0) this.#parts.push(await upload.uploadPart(this.#nextPart++, this.#buffer.subarray(0, this.#fill)));
+    await upload.complete(this.#parts);
+  }
+
+  async abort(): Promise<void> {
+    await this.#upload?.abort().catch(() => undefined);
+  }
+}

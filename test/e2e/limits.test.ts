@@ -1,0 +1,110 @@
+/**
+ * Limits and restarts, on a stack of its own with small limits: idle timeout,
+ * maximum duration, frame size, and a worker restart in the middle of a session.
+ */
+import { randomBytes } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { findFreePort } from "../../tools/stack/redis";
+import { startStack, type Stack } from "../../tools/stack/stack";
+import { eventually, getJson, sha256, wavData } from "../helpers/http";
+import { connect, sendInFrames } from "../helpers/ws-client";
+
+let stack: Stack;
+const wsUrl = (query = "") => `${stack.wsUrl}/v1/audio/transcriptions/stream${query ? `?${query}` : ""}`;
+
+beforeAll(async () => {
+  stack = await startStack({
+    port: await findFreePort(),
+    redisPort: 0,
+    bridgePort: 0,
+    emulatorPort: 0,
+    vars: {
+      IDLE_TIMEOUT_SECONDS: "2",
+      MAX_SESSION_SECONDS: "3",
+      MAX_FRAME_BYTES: "4096",
+      CLIENT_GONE_GRACE_SECONDS: "1",
+    },
+    log: () => undefined,
+  });
+});
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+describe("limits (e2e)", () => {
+  it("an idle client gets idle_timeout, then session.end, then close 4000", async () => {
+    const client = await connect(wsUrl());
+    await client.next("session.begin");
+    await client.send(new Uint8Array(3200));
+    const error = await client.next("error", 10_000);
+    expect(error).toMatchObject({ code: "idle_timeout", recoverable: false });
+    const end = await client.next("session.end");
+    expect(end.total_duration).toBe(0.1);
+    expect((await client.closed).code).toBe(4000);
+  });
+
+  it("keepalive keeps an idle session open", async () => {
+    const client = await connect(wsUrl());
+    await client.next("session.begin");
+    for (let i = 0; i < 6; i++) {
+      await client.sendJson({ type: "keepalive" });
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(client.messages.map((m) => m.type)).toEqual(["session.begin"]);
+    await client.sendJson({ type: "end" });
+    await client.next("session.end");
+  });
+
+  it("the maximum duration ends the session cleanly with the recording complete (close 4001)", async () => {
+    const client = await connect(wsUrl());
+    const begin = await client.next("session.begin");
+    const pcm = new Uint8Array(randomBytes(4 * 32000));
+    await sendInFrames(client, pcm, 3200);
+    const error = await client.next("error");
+    expect(error).toMatchObject({ code: "max_duration", recoverable: false });
+    const end = await client.next("session.end");
+    expect((await client.closed).code).toBe(4001);
+    expect(end.total_duration).toBe(3);
+    // Everything up to the limit is recorded; frames after it are refused, not recorded.
+    const wav = new Uint8Array(await (await fetch(`${stack.url}/v1/audio/transcriptions/stream/${begin.session_id}/audio`)).arrayBuffer());
+    expect(sha256(wavData(wav).data)).toBe(sha256(pcm.subarray(0, 3 * 32000)));
+  });
+
+  it("frames above MAX_FRAME_BYTES are refused and not recorded", async () => {
+    const client = await connect(wsUrl());
+    const begin = await client.next("session.begin");
+    const ok = new Uint8Array(randomBytes(4096));
+    await client.send(ok);
+    await client.send(new Uint8Array(4098));
+    const error = await client.next("error");
+    expect(error).toMatchObject({ code: "frame_too_large", recoverable: true });
+    await client.sendJson({ type: "end" });
+    await client.next("session.end");
+    const wav = new Uint8Array(await (await fetch(`${stack.url}/v1/audio/transcriptions/stream/${begin.session_id}/audio`)).arrayBuffer());
+    expect(sha256(wavData(wav).data)).toBe(sha256(ok));
+  });
+
+  it("a worker restart mid-session (deploy, eviction) loses nothing spooled and the recording is completed", async () => {
+    const client = await connect(wsUrl("enhance_on_end=true"));
+    const begin = await client.next("session.begin");
+    const pcm = new Uint8Array(randomBytes(2 * 32000));
+    await sendInFrames(client, pcm, 3200);
+    // Past RECORDER_BUFFER_MS: everything is in the object's SQLite spool.
+    await new Promise((r) => setTimeout(r, 1500));
+    await stack.restartWorker();
+    await client.closed;
+    const record = await eventually(async () => {
+      const r = await getJson<{ status: string; enhancement_job_id: string }>(`${stack.url}/v1/audio/transcriptions/stream/${begin.session_id}`);
+      return r.body.status === "interrupted" ? r.body : null;
+    }, 30_000);
+    expect(record.enhancement_job_id).toMatch(/^job_/);
+    const wav = new Uint8Array(await (await fetch(`${stack.url}/v1/audio/transcriptions/stream/${begin.session_id}/audio`)).arrayBuffer());
+    expect(sha256(wavData(wav).data)).toBe(sha256(pcm));
+    const job = await eventually(async () => {
+      const r = await getJson<{ id: string }>(`${stack.url}/v1/audio/transcriptions/${record.enhancement_job_id}`);
+      return r.status === 200 ? r.body : null;
+    });
+    expect(job.id).toBe(record.enhancement_job_id);
+  });
+});
