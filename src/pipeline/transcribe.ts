@@ -22,6 +22,8 @@ export interface ChunkOutput {
   /** start_byte in seconds: added to every word time. */
   offset_seconds: number;
   language_code: string;
+  /** Model the engine reported, if it did. */
+  model?: string;
   words: BatchWord[];
 }
 
@@ -53,6 +55,7 @@ export async function transcribeRecording(input: TranscribeInput): Promise<Trans
         end_byte: start + length,
         offset_seconds: start / BYTES_PER_SECOND,
         language_code: result.language_code,
+        ...(result.model ? { model: result.model } : {}),
         words: result.words,
       };
       await stages.save(chunkStage(index), chunk);
@@ -66,7 +69,7 @@ export async function transcribeRecording(input: TranscribeInput): Promise<Trans
     duration: round3(recording.durationSeconds),
     segments: buildSegments(words),
     chunks: chunks.length,
-    report: { status: "completed", engine: transcriber.name, model: transcriber.model },
+    report: { status: "completed", engine: transcriber.name, model: chunks.find((c) => c.model)?.model ?? transcriber.model },
   };
 }
 

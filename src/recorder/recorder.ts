@@ -165,6 +165,32 @@ export class Recorder {
     return summary;
   }
 
+  /**
+   * The spooled PCM from `from` (or later, when older audio has already gone
+   * to R2 or exceeds `maxBytes`) up to now, as one contiguous run. Used to
+   * re-send unfinalized audio to a reconnected engine.
+   */
+  readTail(from: number, maxBytes: number): { start: number; bytes: Uint8Array } {
+    this.spool();
+    const end = this.#meta().spooled;
+    let start = Math.max(from, end - maxBytes);
+    // Rows of uploaded parts are gone; walk back from the end while rows are contiguous.
+    const rows = this.#sql
+      .exec<{ offset: number; size: number }>(
+        `SELECT offset, length(data) AS size FROM rec_spool WHERE offset + length(data) > ? ORDER BY offset DESC`,
+        start,
+      )
+      .toArray();
+    let contiguousFrom = end;
+    for (const row of rows) {
+      if (row.offset + row.size !== contiguousFrom) break;
+      contiguousFrom = row.offset;
+    }
+    start = Math.max(start, contiguousFrom);
+    start -= start % 2;
+    return { start, bytes: this.#readPcm(start, end) };
+  }
+
   /** Give up on an unfinished multipart upload so R2 does not keep its parts. */
   async abort(): Promise<void> {
     const { uploadId, finished } = this.#meta();

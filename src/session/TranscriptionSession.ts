@@ -35,6 +35,11 @@ export const SESSION_HEADERS = { id: "x-session-id", config: "x-session-config",
 const STORE_TIMEOUT_MS = 1500;
 const MAX_STORE_BACKOFF_MS = 60_000;
 const MAX_RECORDING_ATTEMPTS = 10;
+const MAX_ENGINE_RECONNECTS = 5;
+/** At most this much unfinalized audio is re-sent to a reconnected engine (30 s). */
+const MAX_RESEND_BYTES = 30 * 32000;
+/** Engines close idle links (Deepgram after ~10 s); ping them during client silence. */
+const ENGINE_KEEPALIVE_MS = 5000;
 
 interface CloseSpec {
   code: number;
@@ -53,6 +58,10 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
   #ending: Promise<void> | null = null;
   #lastActivity = Date.now();
   #storeSync: Promise<void> | null = null;
+  /** Reconnect attempts in the current engine outage (0 while the link is healthy). */
+  #engineOutage = 0;
+  #lastAudioAt = Date.now();
+  #keepAliveTimer: ReturnType<typeof setInterval> | null = null;
 
   constructor(ctx: DurableObjectState, env: AppEnv) {
     super(ctx, env);
@@ -130,6 +139,9 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
     });
     this.#syncStoreSoon();
     this.#connectEngine();
+    this.#keepAliveTimer = setInterval(() => {
+      if (Date.now() - this.#lastAudioAt >= ENGINE_KEEPALIVE_MS) this.#engine?.keepAlive?.();
+    }, ENGINE_KEEPALIVE_MS);
     await this.#scheduleAlarm();
     return new Response(null, { status: 101, webSocket: client });
   }
@@ -182,8 +194,13 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
     const pcm = this.#converter.push(frame);
     const recorder = this.#recorder!;
     recorder.append(pcm);
-    if (this.#engine === null && !this.#state.meta.engineGaveUp) this.#connectEngine();
-    this.#engine?.feed(pcm);
+    // After hibernation or a restart the engine link is gone: reopen it where the last final ended.
+    if (this.#engine === null && this.#engineOutage === 0 && !this.#state.meta.engineGaveUp) {
+      this.#connectEngine(this.#resumePoint());
+    } else {
+      this.#engine?.feed(pcm);
+    }
+    this.#lastAudioAt = Date.now();
 
     if (recorder.recordedBytes / 32000 >= this.#config.session.maxSessionSeconds) {
       void this.#end("max_duration", {
@@ -208,6 +225,7 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
     const type = typeof parsed === "object" && parsed !== null ? (parsed as { type?: unknown }).type : undefined;
     switch (type) {
       case "keepalive":
+        this.#engine?.keepAlive?.();
         return;
       case "flush":
         if (this.#state.meta.phase === "active") this.#engine?.flush();
@@ -252,16 +270,22 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
   /* Engine link                                                       */
   /* ---------------------------------------------------------------- */
 
-  #connectEngine(): void {
+  /**
+   * Open a link to the realtime engine whose timeline starts at stream byte
+   * `fromByte`. Audio from there up to now is re-sent from the spool, so a
+   * reconnect picks up the utterance the old link had not finalized.
+   */
+  #connectEngine(fromByte = 0): void {
     const { config, sessionId } = this.#state.meta;
-    this.#engineOffset = (this.#recorder?.recordedBytes ?? 0) / 32000;
     let engine;
     try {
-      engine = createRealtimeEngine(this.#config.realtime);
+      engine = createRealtimeEngine(this.#config.realtime, this.env.AI);
     } catch (err) {
       this.#onEngineFailure({ phase: "connect", message: errorMessage(err) });
       return;
     }
+    const backlog = fromByte < (this.#recorder?.recordedBytes ?? 0) ? this.#recorder!.readTail(fromByte, MAX_RESEND_BYTES) : null;
+    this.#engineOffset = (backlog?.start ?? this.#recorder?.recordedBytes ?? 0) / 32000;
     const link = engine.createSession(
       {
         sessionId,
@@ -271,30 +295,71 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
         wordTimestamps: config.word_timestamps,
       },
       {
-        onEvent: (event) => this.#onEngineEvent(event),
-        onOpen: () => log("info", "engine.open", { session_id: sessionId, engine: engine.name }),
+        onEvent: (event) => {
+          if (this.#engine === link) this.#onEngineEvent(event);
+        },
+        onOpen: () => {
+          log("info", "engine.open", { session_id: sessionId, engine: engine.name, offset_s: this.#engineOffset });
+          if (this.#engineOutage > 0) {
+            this.#send({ type: "warning", code: "engine_recovered", message: "live transcription resumed" });
+            log("info", "engine.recovered", { session_id: sessionId, attempts: this.#engineOutage });
+          }
+          this.#engineOutage = 0;
+        },
         onFailure: (failure) => {
-          if (this.#engine === link) this.#engine = null;
+          if (this.#engine !== link) return;
+          this.#engine = null;
           this.#onEngineFailure(failure);
         },
       },
     );
     this.#engine = link;
+    if (backlog) {
+      for (let at = 0; at < backlog.bytes.byteLength; at += 32000) link.feed(backlog.bytes.subarray(at, at + 32000));
+    }
   }
 
+  /**
+   * A link that never opened at the start is reported at once (the session
+   * records on). A link that dropped mid-session is reconnected with backoff;
+   * after MAX_ENGINE_RECONNECTS the session goes on recording only.
+   */
   #onEngineFailure(failure: EngineFailure): void {
     const { sessionId, phase } = this.#state.meta;
     log("warn", "engine.failure", { session_id: sessionId, phase: failure.phase, message: failure.message });
     // While ending the client is still listening: it should know why no text came.
     if (phase === "ended") return;
+    const wasLive = failure.phase === "runtime" || this.#engineOutage > 0;
+    if (phase === "active" && wasLive && this.#engineOutage < MAX_ENGINE_RECONNECTS) {
+      this.#engineOutage++;
+      if (this.#engineOutage === 1) {
+        this.#send({
+          type: "warning",
+          code: "engine_reconnecting",
+          message: `the realtime engine link dropped (${failure.message}); reconnecting, audio is still recorded`,
+        });
+      }
+      const delay = Math.min(8000, 250 * 2 ** (this.#engineOutage - 1));
+      this.#recorder?.spool();
+      const resumeFrom = this.#resumePoint();
+      setTimeout(() => {
+        if (this.#state.meta.phase === "active" && this.#engine === null) this.#connectEngine(resumeFrom);
+      }, delay);
+      return;
+    }
     this.#state.update({ engineGaveUp: true });
     this.#send(
       errorMsg(
         ERROR_CODES.engineUnavailable,
-        `live transcription unavailable (${failure.message}); audio is still being recorded`,
+        `live transcription unavailable (${failure.message}); audio is still being recorded and will be enhanced if requested`,
         true,
       ),
     );
+  }
+
+  /** Stream byte where the last final ended: what comes after it was never finalized. */
+  #resumePoint(): number {
+    return Math.floor(this.#state.lastFinalEnd() * 16000) * 2;
   }
 
   #onEngineEvent(event: EngineEvent): void {
@@ -341,6 +406,7 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
 
   async #runEnd(reason: EndReason, close: CloseSpec): Promise<void> {
     const meta = this.#state.update({ phase: "ending", endReason: reason });
+    if (this.#keepAliveTimer !== null) clearInterval(this.#keepAliveTimer);
     const started = Date.now();
     if (close.error) this.#send(errorMsg(close.error.code, close.error.message, false));
     const tail = this.#converter?.flush();

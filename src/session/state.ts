@@ -93,6 +93,11 @@ export class SessionState {
     );
   }
 
+  /** End (stream seconds) of the last final, or 0. */
+  lastFinalEnd(): number {
+    return this.#sql.exec<{ last: number | null }>(`SELECT MAX(end) AS last FROM finals`).one().last ?? 0;
+  }
+
   finals(): FinalSegment[] {
     return this.#sql
       .exec<{ start: number; end: number; text: string; confidence: number; words: string | null }>(

@@ -191,4 +191,44 @@ describe("real-time relay (e2e)", () => {
     expect(finalIndex).toBeGreaterThan(0);
     expect(finalIndex).toBeLessThan(client.messages.indexOf(end));
   });
+
+  it("reconnects when the engine drops mid-session: warnings, continuous timestamps, every turn once, nothing lost", async () => {
+    const turns = [1.2, 1.2, 1.2, 1.2].map((seconds, i) => ({ f0: i % 2 ? 220 : 120, seconds }));
+    const pcm = pcmBytes(conversation({ turns, gapSeconds: 0.8 }));
+    const timeline = conversationTimeline({ turns, gapSeconds: 0.8 });
+    // Only the first engine connection takes this setting (read when a connection opens).
+    await emulator("/__emulator/control", { dropAfterBytes: Math.round(3.4 * 16000) * 2 });
+    const client = await connect(wsUrl());
+    const begin = await client.next("session.begin");
+    const stats = async () =>
+      ((await (await fetch(`${inject("emulatorUrl")}/__emulator/stats`)).json()) as {
+        sessions: Record<string, { connections: number; bytesReceived: number }>;
+      }).sessions[begin.session_id];
+    for (let i = 0; i < 100 && !(await stats()); i++) await new Promise((r) => setTimeout(r, 20));
+    await emulator("/__emulator/control", { dropAfterBytes: null });
+
+    // At real-time pace, so the drop happens mid-stream.
+    for (let at = 0; at < pcm.byteLength; at += 6400) {
+      await client.send(pcm.subarray(at, at + 6400));
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    await client.sendJson({ type: "end" });
+    const end = await client.next("session.end", 20_000);
+
+    const warnings = client.messages.filter((m) => m.type === "warning").map((m) => m.type === "warning" && m.code);
+    expect(warnings).toEqual(["engine_reconnecting", "engine_recovered"]);
+    expect(client.messages.some((m) => m.type === "error")).toBe(false);
+    expect((await stats())!.connections).toBe(2);
+
+    const finals = client.messages.filter((m) => m.type === "transcript.final");
+    expect(finals).toHaveLength(turns.length);
+    finals.forEach((f, i) => {
+      expect(Math.abs(f.start - timeline[i]!.start)).toBeLessThan(0.1);
+      expect(Math.abs(f.end - timeline[i]!.end)).toBeLessThan(0.1);
+    });
+    expect(end.segments).toHaveLength(turns.length);
+
+    const wav = new Uint8Array(await (await fetch(`${service()}/v1/audio/transcriptions/stream/${begin.session_id}/audio`)).arrayBuffer());
+    expect(sha256(wav.subarray(44))).toBe(sha256(pcm));
+  });
 });

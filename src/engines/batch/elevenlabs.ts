@@ -87,7 +87,7 @@ export class ElevenLabsTranscriber implements BatchTranscriber {
     }
     if (!res.ok) throw await engineErrorFromResponse(this.name, res);
 
-    let body: { language_code?: unknown; words?: unknown };
+    let body: { language_code?: unknown; words?: unknown; model_id?: unknown };
     try {
       body = (await res.json()) as typeof body;
     } catch (err) {
@@ -97,6 +97,7 @@ export class ElevenLabsTranscriber implements BatchTranscriber {
     return {
       language_code: typeof body.language_code === "string" && body.language_code ? body.language_code : fallbackLanguage(options),
       words: Array.isArray(body.words) ? mapWords(body.words as ElevenLabsWord[]) : [],
+      ...(typeof body.model_id === "string" && body.model_id ? { model: body.model_id } : {}),
     };
   }
 }

@@ -40,6 +40,8 @@ export interface BatchTranscription {
   language_code: string;
   /** Spoken words only (no spacing or audio-event entries), in time order. */
   words: BatchWord[];
+  /** The model the engine says it ran, when its answer says (reported in the result instead of the configured name). */
+  model?: string;
 }
 
 export interface BatchTranscriber {

@@ -5,7 +5,7 @@ import type { RealtimeEngine } from "./types";
 export type * from "./types";
 
 /** The realtime engine this deployment is configured for. */
-export function createRealtimeEngine(config: ServiceConfig["realtime"]): RealtimeEngine {
+export function createRealtimeEngine(config: ServiceConfig["realtime"], _ai?: Ai): RealtimeEngine {
   switch (config.engine) {
     case "native":
       return new NativeWebSocketEngine({ url: config.url, apiKey: config.apiKey });

@@ -71,6 +71,10 @@ class NativeSession implements RealtimeSession {
     this.#send(JSON.stringify({ type: "flush" }), 0);
   }
 
+  keepAlive(): void {
+    if (this.state === "open") this.#socket?.send(JSON.stringify({ type: "keepalive" }));
+  }
+
   async finish(timeoutMs: number): Promise<void> {
     if (this.state === "closed") return;
     this.#send(JSON.stringify({ type: "end" }), 0);

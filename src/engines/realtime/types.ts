@@ -52,6 +52,11 @@ export interface RealtimeSession {
   finish(timeoutMs: number): Promise<void>;
   /** Drop the link now. */
   close(): void;
+  /**
+   * Tell the engine the link is alive during client silence, so it does not
+   * time out. Optional: engines without idle timeouts need nothing.
+   */
+  keepAlive?(): void;
 }
 
 export interface RealtimeEngine {
