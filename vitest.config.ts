@@ -35,6 +35,8 @@ export default defineConfig({
                 LLM_BASE_URL: `${inject("emulatorUrl")}/v1`,
                 LLM_API_KEY: "emulator-key",
                 CLIENT_GONE_GRACE_SECONDS: "1",
+                // Auth tests pass AUTH_MODE=required to the app themselves.
+                AUTH_MODE: "off",
               },
             },
           })),

@@ -101,6 +101,22 @@ export interface ServiceConfig {
      */
     giveUpAfterAttempts: number;
   };
+  auth: {
+    /** "required" (deployments) or "off" (local dev only). @default "required" */
+    mode: "required" | "off";
+    /** Live sessions one key may hold. @default 10 */
+    maxConcurrentSessions: number;
+    /** Lifetime of a one-use browser token. @default 60 */
+    tokenTtlSeconds: number;
+    /** A live session renews its slot lease this often; a dead one frees it after one lease. @default 120 */
+    slotLeaseSeconds: number;
+  };
+  limits: {
+    /** WebSocket messages per second per session (a burst of twice this is allowed). @default 200 */
+    maxMessagesPerSecond: number;
+    /** Largest JSON request body. @default 65536 */
+    maxRequestBodyBytes: number;
+  };
 }
 
 function int(value: string | undefined, fallback: number, min = 0): number {
@@ -160,6 +176,16 @@ export function readConfig(env: AppEnv): ServiceConfig {
       apiKey: env.LLM_API_KEY,
       model: env.LLM_MODEL || (llmEngine === "workers-ai" ? "@cf/meta/llama-3.3-70b-instruct-fp8-fast" : "gpt-4o-mini"),
       giveUpAfterAttempts: 3,
+    },
+    auth: {
+      mode: env.AUTH_MODE === "off" ? "off" : "required",
+      maxConcurrentSessions: int(env.MAX_CONCURRENT_SESSIONS_PER_KEY, 10, 1),
+      tokenTtlSeconds: int(env.AUTH_TOKEN_TTL_SECONDS, 60, 5),
+      slotLeaseSeconds: 120,
+    },
+    limits: {
+      maxMessagesPerSecond: int(env.MAX_MESSAGES_PER_SECOND, 200, 1),
+      maxRequestBodyBytes: int(env.MAX_REQUEST_BODY_BYTES, 65536, 1024),
     },
   };
 }

@@ -19,6 +19,7 @@ console.log(`
     stream     ${stack.wsUrl}/v1/audio/transcriptions/stream
     redis      127.0.0.1:${stack.redisPort} behind the Upstash bridge at ${stack.bridgeUrl}
     engines    ${stack.emulatorUrl}  (LOCAL EMULATOR: deterministic text, not real speech recognition)
+    auth       ${stack.vars.AUTH_MODE === "off" ? "OFF: no API key needed (local dev only; deployments require keys)" : "required"}
 
   try:  npm run stream -- path/to/audio.wav
   Ctrl-C stops everything.

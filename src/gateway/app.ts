@@ -4,17 +4,20 @@
  */
 import { Hono } from "hono";
 import type { AppEnv } from "../config";
+import type { Principal } from "../store/auth";
 import { errorMessage, log } from "../log";
 import { ApiError, errorResponse } from "./errors";
+import { auth } from "./routes/auth";
 import { health } from "./routes/health";
 import { jobs } from "./routes/jobs";
 import { stream } from "./routes/stream";
 
-export type GatewayEnv = { Bindings: AppEnv };
+export type GatewayEnv = { Bindings: AppEnv; Variables: { principal: Principal } };
 
 export function createApp() {
   const app = new Hono<GatewayEnv>();
   app.route("/health", health);
+  app.route("/v1/auth", auth);
   app.route("/v1/audio/transcriptions/stream", stream);
   app.route("/v1/audio/transcriptions", jobs);
 

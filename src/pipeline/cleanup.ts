@@ -5,16 +5,21 @@
  *
  * A cleaned text is accepted only if it is a non-empty string and its drift
  * from the raw text is at most {@link CLEANUP_MAX_DRIFT}: the word-level edit
- * distance between the lowercase alphanumeric tokens of both, divided by the
- * raw token count. Otherwise the raw text stays. Timings, words and speakers
- * never change; `raw_text` is set only when `text` changed.
+ * distance between the lowercase alphanumeric tokens of both, with filler
+ * tokens ({@link FILLER_TOKENS}) left out of both, divided by the raw token
+ * count (fillers excluded, at least 1). Removing fillers, punctuation and
+ * case changes are therefore free; changing, adding or dropping real words
+ * is not. Otherwise the raw text stays. Timings, words and speakers never
+ * change; `raw_text` is set only when `text` changed.
  */
 import type { CleanupOutput, ResultSegment } from "./result";
 import { answersById, batches, callLlm, type LlmStageContext } from "./llm-call";
 
 export const CLEANUP_BATCH_SEGMENTS = 50;
-/** Largest accepted drift (edits per raw word). 0.4: "um so how was the uh weekend" → "So how was the weekend?" is 2/7. */
+/** Largest accepted drift (edits per raw word): "we could meet on monday" → "We could meet Tuesday instead." is 2/5, the most accepted. */
 export const CLEANUP_MAX_DRIFT = 0.4;
+/** Hesitation tokens whose removal costs nothing (lowercase, as {@link tokens} yields them). */
+export const FILLER_TOKENS: ReadonlySet<string> = new Set(["um", "umm", "uh", "uhh", "er", "erm", "ah", "eh", "hmm", "hm", "mm", "mhm"]);
 
 export const CLEANUP_SYSTEM_PROMPT = [
   "You clean up segments of a speech transcript for reading.",
@@ -53,10 +58,12 @@ export function tokenEditDistance(a: readonly string[], b: readonly string[]): n
   return prev[b.length]!;
 }
 
-/** Edits per raw word (a raw text without words counts as one). */
+const content = (text: string) => tokens(text).filter((t) => !FILLER_TOKENS.has(t));
+
+/** Edits per raw word, fillers left out (a raw text without other words counts as one). */
 export function cleanupDrift(raw: string, cleaned: string): number {
-  const r = tokens(raw);
-  return tokenEditDistance(r, tokens(cleaned)) / Math.max(1, r.length);
+  const r = content(raw);
+  return tokenEditDistance(r, content(cleaned)) / Math.max(1, r.length);
 }
 
 /** The cleaned text to use, or null to keep the raw one. */

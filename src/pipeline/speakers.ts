@@ -7,7 +7,9 @@
  *  2. the name must be a string of 1–60 characters with a letter, and must
  *     occur in the transcript text as a whole word or phrase
  *     (case-insensitive) — otherwise it is rejected and the name is null;
- *  3. a name already given to another speaker is rejected (first one keeps it).
+ *  3. a name another speaker introduces themself with ("I'm N" in their own
+ *     segment) is rejected: it is theirs;
+ *  4. a name already given to another speaker is rejected (first one keeps it).
  * name_source, from the segment the name occurs in (the LLM's `evidence`
  * segment first, then every segment mentioning it):
  *  - "self_introduction": the speaker's own segment says "my name is N",
@@ -109,7 +111,9 @@ export function validateSpeakerNames(
     if (!speaker || speaker.name !== null || item.name === null || item.name === undefined) continue;
     const name = typeof item.name === "string" ? normalizeName(item.name) : "";
     const mentions = name ? segments.filter((s) => containsPhrase(s.text, name)) : [];
-    const taken = speakers.some((s) => s.name !== null && s.name.toLowerCase() === name.toLowerCase());
+    const taken =
+      speakers.some((s) => s.name !== null && s.name.toLowerCase() === name.toLowerCase()) ||
+      mentions.some((s) => s.speaker !== speaker.id && introduces(s.text, name));
     if (!name || name.length > MAX_NAME_CHARS || !/\p{L}/u.test(name) || mentions.length === 0 || taken) {
       rejected++;
       continue;

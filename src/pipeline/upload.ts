@@ -46,6 +46,8 @@ export interface UploadRequest {
   /** The multipart `file` part. */
   file: Blob;
   options: UploadOptions;
+  /** Id of the API key creating the job (the principal's `keyId`; "anonymous" with auth off). */
+  owner: string;
 }
 
 /** File name of the converted audio under `uploads/<job_id>/`. */
@@ -101,6 +103,7 @@ export async function createUploadJob(env: AppEnv, store: Store, request: Upload
   };
   const job: JobRecord = {
     id,
+    owner: request.owner,
     status: "pending",
     created_at: new Date().toISOString(),
     started_at: null,

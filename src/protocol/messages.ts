@@ -127,6 +127,8 @@ export const ERROR_CODES = {
   invalidFrame: "invalid_frame",
   /** Binary frame larger than MAX_FRAME_BYTES. */
   frameTooLarge: "frame_too_large",
+  /** More than MAX_MESSAGES_PER_SECOND; messages over the limit are dropped. */
+  rateLimited: "rate_limited",
   /** Audio arrived after `end`. */
   sessionEnding: "session_ending",
   /** The realtime engine could not be reached or failed; audio is still recorded. */

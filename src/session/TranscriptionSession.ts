@@ -26,11 +26,20 @@ import { newJobId } from "../store/ids";
 import { r2Keys } from "../store/keys";
 import type { EndReason, JobRecord } from "../store/records";
 import { createRedis } from "../store/redis";
+import { AuthStore } from "../store/auth";
 import { Store } from "../store/store";
 import { SessionState, type SessionMeta } from "./state";
 
 /** Headers the gateway uses to hand a validated session to its object. */
-export const SESSION_HEADERS = { id: "x-session-id", config: "x-session-config", devFaults: "x-dev-faults" } as const;
+export const SESSION_HEADERS = {
+  id: "x-session-id",
+  config: "x-session-config",
+  /** Id of the API key that opened the session. */
+  owner: "x-session-owner",
+  /** "held" when the gateway took a concurrency slot that the session must release. */
+  slot: "x-session-slot",
+  devFaults: "x-dev-faults",
+} as const;
 
 const STORE_TIMEOUT_MS = 1500;
 const MAX_STORE_BACKOFF_MS = 60_000;
@@ -62,6 +71,10 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
   #engineOutage = 0;
   #lastAudioAt = Date.now();
   #keepAliveTimer: ReturnType<typeof setInterval> | null = null;
+  /** Token bucket for MAX_MESSAGES_PER_SECOND (burst: twice the rate). */
+  #bucket = { tokens: 0, at: 0 };
+  #rateLimitReported = false;
+  #slotRenewedAt = Date.now();
 
   constructor(ctx: DurableObjectState, env: AppEnv) {
     super(ctx, env);
@@ -103,6 +116,9 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
       engineGaveUp: false,
       recordingAttempts: 0,
       queueSendFailuresToInject: this.#devFaults(request).queueSend,
+      owner: request.headers.get(SESSION_HEADERS.owner) ?? "anonymous",
+      holdsSlot: request.headers.get(SESSION_HEADERS.slot) === "held",
+      slotReleased: false,
     };
     this.#state.init(meta);
     this.#recorder = this.#createRecorder(meta);
@@ -125,6 +141,7 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
 
     this.#state.queueRecord({
       id: sessionId,
+      owner: meta.owner,
       status: "active",
       params: config,
       created_at: new Date(now).toISOString(),
@@ -153,6 +170,23 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
     if (!this.#state.exists) return;
     this.#lastActivity = Date.now();
+    if (!this.#takeMessageToken()) {
+      // Dropped on purpose: a client this far over its rate is broken or abusive.
+      if (!this.#rateLimitReported) {
+        this.#rateLimitReported = true;
+        this.#sendTo(
+          ws,
+          errorMsg(
+            ERROR_CODES.rateLimited,
+            `more than ${this.#config.limits.maxMessagesPerSecond} messages per second; messages over the limit are dropped and not recorded`,
+            true,
+          ),
+        );
+      }
+      return;
+    }
+    this.#rateLimitReported = false;
+    this.#renewSlotSoon();
     if (typeof message === "string") {
       await this.#onControl(ws, message);
       return;
@@ -550,6 +584,13 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
         this.#state.update({ jobQueued: true });
         log("info", "job.queued", { session_id: meta.sessionId, job_id: job.id });
       }
+      if (this.#state.meta.phase === "ended" && this.#state.meta.holdsSlot && !this.#state.meta.slotReleased) {
+        await new AuthStore(createRedis(this.env, { timeoutMs: STORE_TIMEOUT_MS, retries: 0 })).releaseSlot(
+          meta.owner,
+          meta.sessionId,
+        );
+        this.#state.update({ slotReleased: true });
+      }
       this.#state.update({ storeAttempts: 0, storeRetryAt: null });
     } catch (err) {
       const attempts = this.#state.meta.storeAttempts + 1;
@@ -577,6 +618,7 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
   #jobRecord(meta: SessionMeta): JobRecord {
     return {
       id: meta.jobId!,
+      owner: meta.owner,
       status: "pending",
       created_at: new Date(meta.endedAt ?? meta.createdAt).toISOString(),
       started_at: null,
@@ -608,6 +650,7 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
     const meta = this.#state.meta;
     const now = Date.now();
     if (meta.phase === "active") {
+      this.#renewSlotSoon();
       const sockets = this.ctx.getWebSockets().length;
       if (sockets === 0 && meta.clientGoneAt === null) {
         // Restarted (deploy, eviction) with the client gone: start its grace period now.
@@ -695,7 +738,8 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
     } else {
       const recordingPending = !this.#recorderFinished() && meta.recordingAttempts < MAX_RECORDING_ATTEMPTS;
       const jobPending = meta.jobId !== null && !(meta.jobRecorded && meta.jobQueued) && this.#recorderFinished();
-      if (recordingPending || jobPending || meta.pendingRecord !== null) {
+      const slotPending = meta.holdsSlot && !meta.slotReleased;
+      if (recordingPending || jobPending || slotPending || meta.pendingRecord !== null) {
         deadlines.push(meta.storeRetryAt ?? Date.now() + 1000);
       }
     }
@@ -709,6 +753,29 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
   /* ---------------------------------------------------------------- */
   /* Helpers                                                           */
   /* ---------------------------------------------------------------- */
+
+  #takeMessageToken(): boolean {
+    const rate = this.#config.limits.maxMessagesPerSecond;
+    const now = Date.now();
+    if (this.#bucket.at === 0) this.#bucket = { tokens: rate * 2, at: now };
+    this.#bucket.tokens = Math.min(rate * 2, this.#bucket.tokens + ((now - this.#bucket.at) / 1000) * rate);
+    this.#bucket.at = now;
+    if (this.#bucket.tokens < 1) return false;
+    this.#bucket.tokens -= 1;
+    return true;
+  }
+
+  /** Keep this session's concurrency slot (it lapses by itself if the object dies). */
+  #renewSlotSoon(): void {
+    const meta = this.#state.meta;
+    if (!meta.holdsSlot || meta.phase !== "active") return;
+    const lease = this.#config.auth.slotLeaseSeconds;
+    if (Date.now() - this.#slotRenewedAt < (lease * 1000) / 4) return;
+    this.#slotRenewedAt = Date.now();
+    void new AuthStore(createRedis(this.env, { timeoutMs: STORE_TIMEOUT_MS, retries: 0 }))
+      .renewSlot(meta.owner, meta.sessionId, lease)
+      .catch((err) => log("warn", "slot.renew_failed", { session_id: meta.sessionId, message: errorMessage(err) }));
+  }
 
   /** Test-only fault injection, honoured only where DEV_FAULTS=enabled (never in a deployment). */
   #devFaults(request: Request): { queueSend: number } {

@@ -33,6 +33,11 @@ export interface SessionMeta {
   recordingAttempts: number;
   /** Test-only: queue sends still to fail (see DEV_FAULTS). */
   queueSendFailuresToInject: number;
+  /** Id of the API key that opened the session. */
+  owner: string;
+  /** The gateway took a concurrency slot for this session; it is released once the session ended. */
+  holdsSlot: boolean;
+  slotReleased: boolean;
 }
 
 export interface FinalSegment {

@@ -29,3 +29,19 @@ export function fromHash<T>(hash: Hash, spec: FieldSpec<T>): T {
   }
   return out as T;
 }
+
+/**
+ * HGETALL without the client's automatic deserialization (which would turn
+ * stored strings like "42" into numbers) arrives as a flat [field, value, …]
+ * array; null when the hash does not exist.
+ */
+export function hashFromReply(raw: unknown): Hash | null {
+  if (Array.isArray(raw)) {
+    if (raw.length === 0) return null;
+    const hash: Hash = {};
+    for (let i = 0; i + 1 < raw.length; i += 2) hash[String(raw[i])] = String(raw[i + 1]);
+    return hash;
+  }
+  if (raw && typeof raw === "object" && Object.keys(raw).length > 0) return raw as Hash;
+  return null;
+}

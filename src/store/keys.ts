@@ -6,6 +6,14 @@
 export const redisKeys = {
   session: (sessionId: string) => `session:${sessionId}`,
   job: (jobId: string) => `job:${jobId}`,
+  /** API key record, by the SHA-256 (hex) of the secret: the secret itself is never stored. */
+  apiKey: (secretHash: string) => `apikey:${secretHash}`,
+  /** Hash of key id → secret hash, for listing and revoking by id. */
+  apiKeyIndex: "apikeys",
+  /** One-use browser token, by the SHA-256 of the token. */
+  authToken: (tokenHash: string) => `authtoken:${tokenHash}`,
+  /** Sorted set of a key's live sessions, scored by lease expiry (ms). */
+  activeSessions: (keyId: string) => `active:${keyId}`,
 } as const;
 
 export const r2Keys = {

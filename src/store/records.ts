@@ -13,6 +13,8 @@ export type EndReason = "client_end" | "client_gone" | "idle_timeout" | "max_dur
 
 export interface SessionRecord {
   id: string;
+  /** Id of the API key that opened the session ("anonymous" with auth off). */
+  owner: string;
   status: SessionStatus;
   params: SessionConfig;
   created_at: string;
@@ -47,6 +49,8 @@ export interface JobError {
 
 export interface JobRecord {
   id: string;
+  /** Id of the API key that created the job (for a session's job: the session's owner). */
+  owner: string;
   status: JobStatus;
   created_at: string;
   started_at: string | null;

@@ -4,7 +4,7 @@
  */
 import type { Redis } from "@upstash/redis/cloudflare";
 import { redisKeys } from "./keys";
-import { fromHash, toHash, type FieldSpec, type Hash } from "./hash";
+import { fromHash, hashFromReply, toHash, type FieldSpec } from "./hash";
 import type { JobRecord, SessionRecord } from "./records";
 
 const SESSION_FIELDS: FieldSpec<SessionRecord> = {
@@ -28,7 +28,7 @@ export class Store {
   }
 
   async getSession(id: string): Promise<SessionRecord | null> {
-    const hash = asHash(await this.#redis.hgetall(redisKeys.session(id)));
+    const hash = hashFromReply(await this.#redis.hgetall(redisKeys.session(id)));
     return hash ? fromHash(hash, SESSION_FIELDS) : null;
   }
 
@@ -42,7 +42,7 @@ export class Store {
   }
 
   async getJob(id: string): Promise<JobRecord | null> {
-    const hash = asHash(await this.#redis.hgetall(redisKeys.job(id)));
+    const hash = hashFromReply(await this.#redis.hgetall(redisKeys.job(id)));
     return hash ? fromHash(hash, JOB_FIELDS) : null;
   }
 
@@ -80,19 +80,4 @@ export class Store {
   async countDelivery(id: string): Promise<number> {
     return this.#redis.hincrby(redisKeys.job(id), "deliveries", 1);
   }
-}
-
-/**
- * HGETALL without the client's automatic deserialization (which would turn
- * stored strings like "42" into numbers) arrives as a flat [field, value, …] array.
- */
-function asHash(raw: unknown): Hash | null {
-  if (Array.isArray(raw)) {
-    if (raw.length === 0) return null;
-    const hash: Hash = {};
-    for (let i = 0; i + 1 < raw.length; i += 2) hash[String(raw[i])] = String(raw[i + 1]);
-    return hash;
-  }
-  if (raw && typeof raw === "object" && Object.keys(raw).length > 0) return raw as Hash;
-  return null;
 }

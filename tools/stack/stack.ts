@@ -33,6 +33,8 @@ export interface StackOptions {
 
 export interface Stack {
   url: string;
+  /** The vars wrangler dev runs with (after overrides). */
+  vars: Record<string, string>;
   wsUrl: string;
   bridgeUrl: string;
   emulatorUrl: string;
@@ -71,12 +73,15 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       LLM_ENGINE: "openai",
       LLM_BASE_URL: `${emulator.url}/v1`,
       LLM_API_KEY: "emulator-key",
+      // Local dev runs without API keys; tests that check auth turn it on.
+      AUTH_MODE: "off",
       ...options.vars,
     };
     let worker = await startWrangler({ port, persistTo, vars, log, verbose: options.verbose ?? false });
     stops.unshift(() => worker.stop());
 
     return {
+      vars,
       url: `http://127.0.0.1:${port}`,
       wsUrl: `ws://127.0.0.1:${port}`,
       bridgeUrl: bridge.url,

@@ -58,7 +58,8 @@ export class WorkersAiLlm implements LlmClient {
     } catch (err) {
       throw engineErrorFromWorkersAi(this.name, err);
     }
-    const response = (output as { response?: unknown } | null)?.response;
-    return parseJsonContent(this.name, response);
+    // Most text models answer `{response}`; some newer ones answer in the OpenAI shape (`choices`).
+    const o = output as { response?: unknown; choices?: Array<{ message?: { content?: unknown } }> } | null;
+    return parseJsonContent(this.name, o?.response ?? o?.choices?.[0]?.message?.content);
   }
 }

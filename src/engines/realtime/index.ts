@@ -1,15 +1,21 @@
 import type { ServiceConfig } from "../../config";
 import { NativeWebSocketEngine } from "./native-ws";
 import type { RealtimeEngine } from "./types";
+import { WorkersAiRealtimeEngine } from "./workers-ai";
 
 export type * from "./types";
+export { WORKERS_AI_REALTIME_MODELS } from "./workers-ai";
 
-/** The realtime engine this deployment is configured for. */
-export function createRealtimeEngine(config: ServiceConfig["realtime"], _ai?: Ai): RealtimeEngine {
+/**
+ * The realtime engine this deployment is configured for. `ai` is the Workers
+ * AI binding (`env.AI`), needed by the "workers-ai" engine only.
+ */
+export function createRealtimeEngine(config: ServiceConfig["realtime"], ai?: Ai): RealtimeEngine {
   switch (config.engine) {
     case "native":
       return new NativeWebSocketEngine({ url: config.url, apiKey: config.apiKey });
     case "workers-ai":
-      throw new Error("the Workers AI realtime engine is not available in this build");
+      if (!ai) throw new Error("the Workers AI realtime engine needs the AI binding (env.AI), and none was given");
+      return new WorkersAiRealtimeEngine(ai);
   }
 }

@@ -46,6 +46,13 @@ export interface RealtimeSession {
   /** Ask the engine to finalize what it has now. */
   flush(): void;
   /**
+   * Optional: the session calls this during client silence (no audio for a
+   * while, e.g. on a client `keepalive`) so an engine that closes idle
+   * streams does not time out. Adapters whose engine has no idle timeout
+   * leave it out. Never queues anything while the link is connecting.
+   */
+  keepAlive?(): void;
+  /**
    * Ask the engine to finish: resolves once it has sent its last results
    * (its session.end or a close), or after `timeoutMs`.
    */

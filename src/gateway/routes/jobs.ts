@@ -2,7 +2,9 @@
 import { Hono } from "hono";
 import { isJobId } from "../../store/ids";
 import type { JobRecord } from "../../store/records";
+import { canSee } from "../../store/auth";
 import type { GatewayEnv } from "../app";
+import { requireAuth } from "../auth";
 import { notFound } from "../errors";
 import { fromStore, readJson, storeFor } from "../store-access";
 
@@ -26,10 +28,10 @@ export async function jobView(bucket: R2Bucket, job: JobRecord): Promise<Record<
   return { ...view, ...(result ?? {}) };
 }
 
-jobs.get("/:job_id", async (c) => {
+jobs.get("/:job_id", requireAuth("jobs:read"), async (c) => {
   const id = c.req.param("job_id");
   if (!isJobId(id)) throw notFound("job");
   const job = await fromStore(() => storeFor(c).getJob(id));
-  if (!job) throw notFound("job");
+  if (!job || !canSee(c.get("principal"), job.owner)) throw notFound("job");
   return c.json(await jobView(c.env.RECORDINGS, job));
 });

@@ -6,10 +6,12 @@ import { Hono } from "hono";
 import { readConfig } from "../../config";
 import { streamParamsSchema, toSessionConfig } from "../../protocol/params";
 import { SESSION_HEADERS } from "../../session/TranscriptionSession";
+import { canSee } from "../../store/auth";
 import { isSessionId, newSessionId } from "../../store/ids";
 import { r2Keys } from "../../store/keys";
 import type { EnhancementStatus } from "../../store/records";
 import type { GatewayEnv } from "../app";
+import { authStoreFor, requireAuth } from "../auth";
 import { ApiError, notFound } from "../errors";
 import { fromStore, readJson, storeFor } from "../store-access";
 import { validate } from "../validate";
@@ -17,9 +19,10 @@ import { jobView } from "./jobs";
 
 export const stream = new Hono<GatewayEnv>();
 
-stream.get("/", validate("query", streamParamsSchema), async (c) => {
+// Parameters are checked before credentials so that a bad request does not use up a one-use token.
+stream.get("/", validate("query", streamParamsSchema), requireAuth("realtime", { query: true }), async (c) => {
   const params = c.req.valid("query");
-  const { realtime } = readConfig(c.env);
+  const { realtime, auth } = readConfig(c.env);
   const model = params.model ?? realtime.models[0]!;
   if (!realtime.models.includes(model)) {
     throw new ApiError("invalid_request", `model: unknown model '${model}'; available: ${realtime.models.join(", ")}`, "model");
@@ -29,11 +32,33 @@ stream.get("/", validate("query", streamParamsSchema), async (c) => {
     throw new ApiError("upgrade_required", "this endpoint speaks WebSocket: send Upgrade: websocket");
   }
   const sessionId = newSessionId();
+  const principal = c.get("principal");
+  const limited = auth.mode === "required";
+  if (limited) {
+    const store = authStoreFor(c.env);
+    const ok = await fromStore(() =>
+      store.acquireSlot(principal.keyId, sessionId, auth.maxConcurrentSessions, auth.slotLeaseSeconds),
+    );
+    if (!ok) {
+      throw new ApiError("rate_limited", `this key already has ${auth.maxConcurrentSessions} live sessions (MAX_CONCURRENT_SESSIONS_PER_KEY)`);
+    }
+  }
   const headers = new Headers(c.req.raw.headers);
+  headers.delete("authorization");
   headers.set(SESSION_HEADERS.id, sessionId);
   headers.set(SESSION_HEADERS.config, JSON.stringify(toSessionConfig(params, model)));
+  headers.set(SESSION_HEADERS.owner, principal.keyId);
+  headers.set(SESSION_HEADERS.slot, limited ? "held" : "none");
+  // The URL reaching the object carries no credentials: it is never logged with them.
+  const url = new URL(c.req.url);
+  url.search = "";
   const stub = c.env.SESSIONS.get(c.env.SESSIONS.idFromName(sessionId));
-  return stub.fetch(new Request(c.req.raw.url, { headers }));
+  try {
+    return await stub.fetch(new Request(url, { headers }));
+  } catch (err) {
+    if (limited) await authStoreFor(c.env).releaseSlot(principal.keyId, sessionId).catch(() => undefined);
+    throw err;
+  }
 });
 
 /** Ids that cannot exist are answered like unknown ones, before they reach a key name. */
@@ -42,10 +67,10 @@ const sessionIdOf = (raw: string) => {
   return raw;
 };
 
-stream.get("/:session_id", async (c) => {
+stream.get("/:session_id", requireAuth("jobs:read"), async (c) => {
   const id = sessionIdOf(c.req.param("session_id"));
   const record = await fromStore(() => storeFor(c).getSession(id));
-  if (!record) throw notFound("session");
+  if (!record || !canSee(c.get("principal"), record.owner)) throw notFound("session");
   const live =
     record.status !== "active" && record.transcript_key
       ? await readJson<{ transcript: string; segments: unknown[] }>(c.env.RECORDINGS, record.transcript_key)
@@ -66,8 +91,12 @@ stream.get("/:session_id", async (c) => {
   });
 });
 
-stream.get("/:session_id/audio", async (c) => {
+stream.get("/:session_id/audio", requireAuth("jobs:read"), async (c) => {
   const id = sessionIdOf(c.req.param("session_id"));
+  if (readConfig(c.env).auth.mode === "required") {
+    const record = await fromStore(() => storeFor(c).getSession(id));
+    if (!record || !canSee(c.get("principal"), record.owner)) throw notFound("session");
+  }
   const object = await c.env.RECORDINGS.get(r2Keys.recording(id), { range: c.req.raw.headers });
   if (!object) throw new ApiError("not_found", "no recording for this session (yet)");
   const headers = new Headers();
@@ -87,11 +116,11 @@ stream.get("/:session_id/audio", async (c) => {
   return new Response(object.body, { status: 200, headers });
 });
 
-stream.get("/:session_id/enhancement", async (c) => {
+stream.get("/:session_id/enhancement", requireAuth("jobs:read"), async (c) => {
   const id = sessionIdOf(c.req.param("session_id"));
   const store = storeFor(c);
   const record = await fromStore(() => store.getSession(id));
-  if (!record) throw notFound("session");
+  if (!record || !canSee(c.get("principal"), record.owner)) throw notFound("session");
   const jobId = record.enhancement_job_id;
   if (!jobId) {
     return c.json({ session_id: id, enhancement_job_id: null, status: "not_requested" satisfies EnhancementStatus });

@@ -1,0 +1,139 @@
+/**
+ * API keys, one-use browser tokens and per-key session slots, in Redis.
+ * Secrets are stored only as SHA-256 hashes; a key's id (`key_…`) is what
+ * records and logs name.
+ */
+import type { Redis } from "@upstash/redis/cloudflare";
+import { hashFromReply } from "./hash";
+import { redisKeys } from "./keys";
+
+export const SCOPES = ["realtime", "jobs:read", "jobs:write", "admin"] as const;
+export type Scope = (typeof SCOPES)[number];
+
+export interface ApiKeyRecord {
+  id: string;
+  name: string;
+  scopes: Scope[];
+  created_at: string;
+}
+
+export interface Principal {
+  keyId: string;
+  scopes: readonly Scope[];
+}
+
+export const isAdmin = (p: Principal) => p.scopes.includes("admin");
+export const hasScope = (p: Principal, scope: Scope) => isAdmin(p) || p.scopes.includes(scope);
+/** Records are visible to the key that created them and to admin keys. */
+export const canSee = (p: Principal, owner: string | null | undefined) => isAdmin(p) || owner === p.keyId;
+
+export async function sha256Hex(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function randomHex(bytes: number): string {
+  return [...crypto.getRandomValues(new Uint8Array(bytes))].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * Take a slot if the key has fewer than `limit` live sessions, atomically:
+ * expired leases (sessions that crashed without releasing) are dropped first.
+ */
+const ACQUIRE_SLOT = `
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+if redis.call('ZSCORE', KEYS[1], ARGV[3]) then
+  redis.call('ZADD', KEYS[1], ARGV[4], ARGV[3])
+  return 1
+end
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[4], ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+return 1
+`;
+
+export class AuthStore {
+  #redis: Redis;
+
+  constructor(redis: Redis) {
+    this.#redis = redis;
+  }
+
+  /** Create a key; the secret is returned once and never stored. */
+  async createKey(name: string, scopes: Scope[]): Promise<{ secret: string; record: ApiKeyRecord }> {
+    const secret = `etk_${randomHex(20)}`;
+    const hash = await sha256Hex(secret);
+    const record: ApiKeyRecord = { id: `key_${randomHex(8)}`, name, scopes, created_at: new Date().toISOString() };
+    const tx = this.#redis.multi();
+    tx.hset(redisKeys.apiKey(hash), { ...record, scopes: JSON.stringify(scopes) });
+    tx.hset(redisKeys.apiKeyIndex, { [record.id]: hash });
+    await tx.exec();
+    return { secret, record };
+  }
+
+  async listKeys(): Promise<ApiKeyRecord[]> {
+    const index = hashFromReply(await this.#redis.hgetall(redisKeys.apiKeyIndex)) ?? {};
+    const out: ApiKeyRecord[] = [];
+    for (const hash of Object.values(index)) {
+      const record = await this.#byHash(hash);
+      if (record) out.push(record);
+    }
+    return out.sort((a, b) => a.created_at.localeCompare(b.created_at));
+  }
+
+  /** Revoke by id; false when there is no such key. */
+  async revokeKey(id: string): Promise<boolean> {
+    const hash = (await this.#redis.hget(redisKeys.apiKeyIndex, id)) as string | null;
+    if (!hash) return false;
+    const tx = this.#redis.multi();
+    tx.del(redisKeys.apiKey(hash));
+    tx.hdel(redisKeys.apiKeyIndex, id);
+    await tx.exec();
+    return true;
+  }
+
+  async verifyKey(secret: string): Promise<Principal | null> {
+    if (!/^etk_[0-9a-f]{40}$/.test(secret)) return null;
+    const record = await this.#byHash(await sha256Hex(secret));
+    return record ? { keyId: record.id, scopes: record.scopes } : null;
+  }
+
+  /** A short-lived token that opens one session, for pages that must not hold a key. */
+  async issueToken(principal: Principal, ttlSeconds: number): Promise<{ token: string; expires_at: string }> {
+    const token = `ett_${randomHex(20)}`;
+    await this.#redis.set(redisKeys.authToken(await sha256Hex(token)), JSON.stringify(principal), { ex: ttlSeconds });
+    return { token, expires_at: new Date(Date.now() + ttlSeconds * 1000).toISOString() };
+  }
+
+  /** Use a token: GETDEL makes it good for exactly one session. */
+  async redeemToken(token: string): Promise<Principal | null> {
+    if (!/^ett_[0-9a-f]{40}$/.test(token)) return null;
+    const raw = (await this.#redis.getdel(redisKeys.authToken(await sha256Hex(token)))) as string | null;
+    return raw ? (JSON.parse(raw) as Principal) : null;
+  }
+
+  async acquireSlot(keyId: string, sessionId: string, limit: number, leaseSeconds: number): Promise<boolean> {
+    const now = Date.now();
+    const result = await this.#redis.eval(
+      ACQUIRE_SLOT,
+      [redisKeys.activeSessions(keyId)],
+      [String(now), String(limit), sessionId, String(now + leaseSeconds * 1000), String(leaseSeconds * 2000)],
+    );
+    return Number(result) === 1;
+  }
+
+  /** Extend a live session's lease (it lapses by itself if the session object dies). */
+  async renewSlot(keyId: string, sessionId: string, leaseSeconds: number): Promise<void> {
+    await this.#redis.zadd(redisKeys.activeSessions(keyId), { xx: true }, { score: Date.now() + leaseSeconds * 1000, member: sessionId });
+  }
+
+  async releaseSlot(keyId: string, sessionId: string): Promise<void> {
+    await this.#redis.zrem(redisKeys.activeSessions(keyId), sessionId);
+  }
+
+  async #byHash(hash: string): Promise<ApiKeyRecord | null> {
+    const raw = hashFromReply(await this.#redis.hgetall(redisKeys.apiKey(hash))) ?? {};
+    if (!raw.id) return null;
+    return { id: raw.id, name: raw.name ?? "", scopes: JSON.parse(raw.scopes ?? "[]") as Scope[], created_at: raw.created_at ?? "" };
+  }
+}
