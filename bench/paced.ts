@@ -38,6 +38,8 @@ export interface PacedOptions {
   /** Extra service query (e.g. enable_vad=false). */
   query?: string;
   connectConcurrency?: number;
+  /** Every measured frame that arrived (for time-series analysis). */
+  onFrame?: (sendMs: number, latencyMs: number, session: number, frame: number) => void;
 }
 
 export interface PacedResult {
@@ -200,6 +202,7 @@ export async function runPaced(o: PacedOptions): Promise<PacedResult> {
       if (k < s.track.frames) {
         const ms = s.track.times[k]! - s.sendTimes[k]!;
         latencies.push(ms);
+        o.onFrame?.(s.sendTimes[k]!, ms, s.i, k);
         ((k + 1) % FRAMES_PER_SPOOL === 0 ? spoolLat : otherLat).push(ms);
       } else missingFrames++;
     }

@@ -57,7 +57,7 @@ export interface ServiceConfig {
     recordTtlSeconds: number;
   };
   uploads: {
-    /** @default 200 MiB */
+    /** Uploads are parsed in memory (128 MB isolate): keep well below that. @default 64 MiB */
     maxUploadBytes: number;
   };
   /** Batch (enhancement) transcription engine: words, timestamps, diarization. */
@@ -162,7 +162,7 @@ export function readConfig(env: AppEnv): ServiceConfig {
       recordTtlSeconds: int(env.RECORD_TTL_SECONDS, 604800, 60),
     },
     uploads: {
-      maxUploadBytes: int(env.MAX_UPLOAD_BYTES, 200 * 1024 * 1024, 1),
+      maxUploadBytes: int(env.MAX_UPLOAD_BYTES, 64 * 1024 * 1024, 1),
     },
     batch: {
       engine: batchEngine,

@@ -7,7 +7,7 @@ import { z } from "zod";
 import { AUDIO_ENCODINGS } from "./messages";
 
 /** `true/false/1/0` → boolean; anything else is a validation error. */
-const queryBool = (fallback: boolean) =>
+export const queryBool = (fallback: boolean) =>
   z
     .enum(["true", "false", "1", "0"], {
       error: "must be one of true, false, 1, 0",
@@ -15,7 +15,7 @@ const queryBool = (fallback: boolean) =>
     .optional()
     .transform((v) => (v === undefined ? fallback : v === "true" || v === "1"));
 
-const queryInt = (min: number, max: number) =>
+export const queryInt = (min: number, max: number) =>
   z
     .string()
     .regex(/^\d+$/, { error: `must be an integer from ${min} to ${max}` })
@@ -65,6 +65,17 @@ export const streamParamsSchema = z
       }
     }
   });
+
+/**
+ * Form fields of `POST /v1/audio/transcriptions` besides `file`: the stream's
+ * enhancement options, named the same way.
+ */
+export const uploadOptionsSchema = z.object({
+  language: streamParamsSchema.shape.language,
+  enhance_llm_cleanup: queryBool(false),
+  enhance_emotions: queryBool(false),
+  num_speakers: queryInt(1, MAX_SPEAKERS).optional(),
+});
 
 export type StreamParamsInput = z.input<typeof streamParamsSchema>;
 

@@ -429,6 +429,8 @@ class NovaMapper implements Mapper {
   #inSpeech = false;
   #speechStartedAt = 0;
   #lastWordEnd: number | null = null;
+  /** End of the last word heard, interim or final: where open speech ends if the stream stops. */
+  #lastHeard = 0;
   #partialOutstanding = false;
 
   constructor(options: RealtimeSessionOptions, engine: EngineSettings) {
@@ -473,7 +475,7 @@ class NovaMapper implements Mapper {
 
   settle(): EngineEvent[] {
     if (!this.#inSpeech) return [];
-    return this.#speechEnd(Math.max(this.#lastWordEnd ?? 0, this.#speechStartedAt));
+    return this.#speechEnd(this.#lastHeard);
   }
 
   #results(results: NovaResults): EngineEvent[] {
@@ -485,6 +487,8 @@ class NovaMapper implements Mapper {
     const text = typeof alternative.transcript === "string" ? alternative.transcript : "";
     const words = Array.isArray(alternative.words) ? alternative.words.filter(isDeepgramWord) : [];
     const events: EngineEvent[] = [];
+    const lastWord = words[words.length - 1];
+    if (lastWord) this.#lastHeard = Math.max(this.#lastHeard, round3(lastWord.end));
 
     if (!results.is_final) {
       if (text.trim() === "") return events;
@@ -513,8 +517,7 @@ class NovaMapper implements Mapper {
           }),
         ),
       });
-      const last = words[words.length - 1];
-      this.#lastWordEnd = last ? round3(last.end) : end;
+      this.#lastWordEnd = lastWord ? round3(lastWord.end) : end;
     } else if (this.#partialOutstanding) {
       // Deepgram took back what the partial showed: tell clients to drop it.
       events.push({ type: "transcript.final", text: "", start: round3(start), end, confidence: 0, words: [] });
@@ -535,6 +538,7 @@ class NovaMapper implements Mapper {
   #speechEnd(timestamp: number): EngineEvent[] {
     if (!this.#inSpeech) return [];
     this.#inSpeech = false;
+    this.#lastWordEnd = null;
     return [{ type: "vad.speech_end", timestamp: round3(Math.max(timestamp, this.#speechStartedAt)) }];
   }
 }

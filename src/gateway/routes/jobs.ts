@@ -1,11 +1,16 @@
 /** `/v1/audio/transcriptions`: batch jobs (from uploads or ended sessions). */
 import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { readConfig } from "../../config";
+import { errorMessage, log } from "../../log";
+import { createUploadJob, UploadError } from "../../pipeline/upload";
+import { uploadOptionsSchema } from "../../protocol/params";
 import { isJobId } from "../../store/ids";
 import type { JobRecord } from "../../store/records";
 import { canSee } from "../../store/auth";
 import type { GatewayEnv } from "../app";
 import { requireAuth } from "../auth";
-import { notFound } from "../errors";
+import { ApiError, fromZodError, notFound } from "../errors";
 import { fromStore, readJson, storeFor } from "../store-access";
 
 export const jobs = new Hono<GatewayEnv>();
@@ -35,3 +40,54 @@ jobs.get("/:job_id", requireAuth("jobs:read"), async (c) => {
   if (!job || !canSee(c.get("principal"), job.owner)) throw notFound("job");
   return c.json(await jobView(c.env.RECORDINGS, job));
 });
+
+/**
+ * A batch job from an uploaded WAV (multipart `file`), with the stream's
+ * enhancement options as form fields. The size is checked before the body is
+ * read, so an oversized upload costs nothing.
+ */
+jobs.post(
+  "/",
+  requireAuth("jobs:write"),
+  (c, next) =>
+    bodyLimit({
+      maxSize: readConfig(c.env).uploads.maxUploadBytes,
+      onError: () => {
+        throw new ApiError("too_large", `uploads are limited to ${readConfig(c.env).uploads.maxUploadBytes} bytes (MAX_UPLOAD_BYTES)`);
+      },
+    })(c, next),
+  async (c) => {
+    if (!c.req.header("content-type")?.toLowerCase().startsWith("multipart/form-data")) {
+      throw new ApiError("unsupported_media_type", "send multipart/form-data with the audio in a 'file' part", "file");
+    }
+    let form: FormData;
+    try {
+      form = await c.req.formData();
+    } catch {
+      throw new ApiError("invalid_request", "the multipart body could not be parsed", "file");
+    }
+    const file = form.get("file");
+    if (!file || typeof file === "string") throw new ApiError("invalid_request", "file: a 'file' part with the audio is required", "file");
+    const fields: Record<string, string> = {};
+    for (const [name, value] of form.entries()) if (name !== "file" && typeof value === "string") fields[name] = value;
+    const parsed = uploadOptionsSchema.safeParse(fields);
+    if (!parsed.success) throw fromZodError(parsed.error);
+    try {
+      const job = await createUploadJob(c.env, storeFor(c), {
+        file,
+        owner: c.get("principal").keyId,
+        options: {
+          language: parsed.data.language,
+          llm_cleanup: parsed.data.enhance_llm_cleanup,
+          emotions: parsed.data.enhance_emotions,
+          num_speakers: parsed.data.num_speakers ?? null,
+        },
+      });
+      return c.json(job, 201);
+    } catch (err) {
+      if (err instanceof UploadError) throw new ApiError(err.code, err.message, "file");
+      log("error", "upload.failed", { message: errorMessage(err) });
+      throw new ApiError("unavailable", "the job could not be created right now (storage or queue unavailable); try again");
+    }
+  },
+);
