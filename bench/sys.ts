@@ -195,11 +195,21 @@ export interface ContentionMark {
   busy: number;
   total: number;
   mine: number;
+  /** Ticks of every process outside the benchmark's groups, by pid. */
+  others: Map<number, { ticks: number; comm: string }>;
 }
 
 export function contentionMark(pgids: Set<number>): ContentionMark {
   const { busy, total } = systemTicks();
-  return { at: performance.now(), busy, total, mine: groupTicks(pgids) };
+  let mine = 0;
+  const others = new Map<number, { ticks: number; comm: string }>();
+  for (const pid of allPids()) {
+    const st = readStat(pid);
+    if (!st) continue;
+    if (pgids.has(st.pgid)) mine += st.ticks;
+    else others.set(pid, { ticks: st.ticks, comm: st.comm });
+  }
+  return { at: performance.now(), busy, total, mine, others };
 }
 
 export interface Contention {
@@ -212,6 +222,8 @@ export interface Contention {
   otherCpuS: number;
   /** otherCpuS as a share of the machine's capacity over the interval (0..1). */
   otherShare: number;
+  /** The largest other consumers seen alive at the end ("comm: CPU-s"). */
+  topOthers: string[];
 }
 
 export function contentionBetween(a: ContentionMark, b: ContentionMark): Contention {
@@ -219,11 +231,22 @@ export function contentionBetween(a: ContentionMark, b: ContentionMark): Content
   const capacity = (b.total - a.total) / CLK_TCK;
   const mine = (b.mine - a.mine) / CLK_TCK;
   const other = Math.max(0, busy - mine);
+  const byComm = new Map<string, number>();
+  for (const [pid, now] of b.others) {
+    const d = now.ticks - (a.others.get(pid)?.ticks ?? 0);
+    if (d > 0) byComm.set(now.comm, (byComm.get(now.comm) ?? 0) + d / CLK_TCK);
+  }
+  const topOthers = [...byComm.entries()]
+    .filter(([, s]) => s >= 0.5)
+    .sort((x, y) => y[1] - x[1])
+    .slice(0, 4)
+    .map(([comm, s]) => `${comm}: ${s.toFixed(1)} CPU-s`);
   return {
     wallSeconds: (b.at - a.at) / 1000,
     machineBusyCpuS: busy,
     benchCpuS: mine,
     otherCpuS: other,
     otherShare: capacity > 0 ? other / capacity : 0,
+    topOthers,
   };
 }

@@ -14,6 +14,15 @@ const POLL_MS = 1000;
 /** Give up waiting for `session.end` after `end` was sent (the server waits ENGINE_END_TIMEOUT_MS itself). */
 const END_TIMEOUT_MS = 30000;
 
+/**
+ * Stream parameters the page's own URL may set, e.g. `/?language=en&model=…`
+ * (the checkboxes set the enhance_* ones). `?capture=native` keeps the
+ * AudioContext at the device rate so the worklet does the resampling.
+ */
+const PASS_THROUGH = ["model", "language", "num_speakers", "word_timestamps", "interim_results", "enable_vad"];
+const pageQuery = new URLSearchParams(location.search);
+const nativeCapture = pageQuery.get("capture") === "native";
+
 const CLOSE_REASONS = {
   1000: "closed normally",
   1001: "the server is going away (restart or deploy)",
@@ -211,6 +220,10 @@ class UiError extends Error {
 
 function streamQuery(options, token) {
   const q = new URLSearchParams({ encoding: "pcm_s16le", sample_rate: String(TARGET_RATE) });
+  for (const name of PASS_THROUGH) {
+    const value = pageQuery.get(name);
+    if (value !== null) q.set(name, value);
+  }
   for (const [name, on] of Object.entries(options)) if (on) q.set(name, "true");
   if (token) q.set("token", token);
   return q;
@@ -275,15 +288,14 @@ async function startAudio(onPcm) {
 
   let ctx = null;
   let source = null;
-  let resampledBy = "browser";
   try {
+    if (nativeCapture) throw new Error("capture=native");
     ctx = new AudioContext({ sampleRate: TARGET_RATE, latencyHint: "interactive" });
     source = ctx.createMediaStreamSource(stream);
   } catch {
     if (ctx) void ctx.close();
     ctx = new AudioContext({ latencyHint: "interactive" });
     source = ctx.createMediaStreamSource(stream);
-    resampledBy = "worklet";
   }
   try {
     await ctx.audioWorklet.addModule("pcm-worklet.js");
@@ -311,7 +323,6 @@ async function startAudio(onPcm) {
       stream,
       node,
       rate: ctx.sampleRate,
-      resampledBy: ctx.sampleRate === TARGET_RATE ? resampledBy : "worklet",
       /** Post the worklet's partly filled last frame, then stop everything. */
       async stop() {
         await new Promise((resolve) => {
@@ -355,7 +366,7 @@ function onMessage(current, msg) {
     case "session.begin": {
       current.sessionId = msg.session_id;
       const a = current.audio;
-      const capture = a ? `microphone at ${a.rate} Hz${a.rate === TARGET_RATE ? "" : ", resampled to 16 kHz in the worklet"}` : "";
+      const capture = !a ? "" : a.rate === TARGET_RATE ? "16 kHz capture" : `${a.rate} Hz capture, resampled to 16 kHz in the worklet`;
       setStatus("listening", "Listening… speak now.");
       setControls("running");
       ui.sessionInfo.innerHTML = "";

@@ -278,13 +278,16 @@ class WorkersAiSession implements RealtimeSession {
     let response: Response;
     let timer: ReturnType<typeof setTimeout> | null = null;
     let timedOut = false;
+    // Aborted only when we give up: a signal that fired later could end an open stream.
+    const abort = new AbortController();
     try {
       const run = Promise.resolve().then(() =>
-        this.#ai.run(this.#model, mapper.params, { websocket: true, signal: AbortSignal.timeout(ms) }),
+        this.#ai.run(this.#model, mapper.params, { websocket: true, signal: abort.signal }),
       );
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(() => {
           timedOut = true;
+          abort.abort(new Error(`no answer within ${ms} ms`));
           reject(new Error(`no answer within ${ms} ms`));
         }, ms);
       });
@@ -319,6 +322,8 @@ class WorkersAiSession implements RealtimeSession {
     }
     this.#socket = socket;
     socket.addEventListener("message", (event) => this.#onMessage(event.data));
+    // Whichever way the link ends, close() / #fail() answer the engine's Close frame:
+    // compatibility dates before 2026-04-07 do not reply to it automatically.
     socket.addEventListener("close", (event) => {
       if (this.state === "closed") return;
       // After CloseStream the engine closing the socket is the normal end.
