@@ -10,6 +10,7 @@ import { ApiError, errorResponse } from "./errors";
 import { auth } from "./routes/auth";
 import { health } from "./routes/health";
 import { jobs } from "./routes/jobs";
+import { openapi } from "./routes/openapi";
 import { stream } from "./routes/stream";
 
 export type GatewayEnv = { Bindings: AppEnv; Variables: { principal: Principal } };
@@ -17,6 +18,7 @@ export type GatewayEnv = { Bindings: AppEnv; Variables: { principal: Principal }
 export function createApp() {
   const app = new Hono<GatewayEnv>();
   app.route("/health", health);
+  app.route("/openapi.json", openapi);
   app.route("/v1/auth", auth);
   app.route("/v1/audio/transcriptions/stream", stream);
   app.route("/v1/audio/transcriptions", jobs);

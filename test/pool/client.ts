@@ -1,5 +1,6 @@
 /** A small WebSocket client for pool tests: open a session, await messages by type. */
 import { SELF } from "cloudflare:test";
+import { inject } from "vitest";
 import type { ServerMessage } from "../../src/protocol/messages";
 
 export const BASE = "http://service.test";
@@ -79,3 +80,20 @@ export async function eventually<T>(fn: () => Promise<T | undefined | null | fal
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/**
+ * Wait until the engine (the emulator) has received `bytes` of this session's
+ * audio. The pool can deliver hibernation events out of order (DESIGN §9), so
+ * tests that send `end` after audio wait for the audio to be through first.
+ */
+export async function engineReceived(sessionId: string, bytes: number, timeoutMs = 10_000): Promise<void> {
+  await eventually(async () => {
+    const stats = (await (await fetch(`${inject("emulatorUrl")}/__emulator/stats`)).json()) as {
+      sessions: Record<string, { bytesReceived: number }>;
+    };
+    return (stats.sessions[sessionId]?.bytesReceived ?? 0) >= bytes;
+  }, timeoutMs);
+}
+
+/** For sessions without an engine: give out-of-order pool deliveries time to land. */
+export const settle = (ms = 300) => new Promise((r) => setTimeout(r, ms));

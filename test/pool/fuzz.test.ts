@@ -7,10 +7,10 @@
 import { SELF, env } from "cloudflare:test";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { BASE, STREAM_PATH, openSession, pcm16k } from "./client";
+import { BASE, STREAM_PATH, engineReceived, openSession, pcm16k, settle } from "./client";
 
 const STACK_TRACE = /\bat\s+[\w.<>$]+\s*\(?[^)]*:\d+:\d+\)?|\.ts:\d+/;
-const SECRET = env.UPSTASH_REDIS_REST_TOKEN as string;
+const SECRET = (env as unknown as { UPSTASH_REDIS_REST_TOKEN: string }).UPSTASH_REDIS_REST_TOKEN;
 const TRANSCRIPT_TEXT = /my name is Alice|I am Bob/;
 const logLines: string[] = [];
 
@@ -133,7 +133,7 @@ describe("fuzz: every entry point", () => {
     bystander.ws.send(pcm16k(0.5));
 
     const victim = await openSession();
-    await victim.next("session.begin");
+    const victimBegin = await victim.next("session.begin");
     let validBytes = 0;
     const control = fc.oneof(
       fc.json(),
@@ -155,7 +155,8 @@ describe("fuzz: every entry point", () => {
       { numRuns: 200 },
     );
     // The pool may deliver hibernation events out of order (DESIGN §9): let the fuzz drain before `end`.
-    await new Promise((r) => setTimeout(r, 1000));
+    await engineReceived(victimBegin.session_id, validBytes);
+    await settle();
     victim.sendJson({ type: "end" });
     const end = await victim.next("session.end", 20_000);
     expect(end.total_duration).toBeCloseTo(validBytes / 32000, 3);
@@ -167,6 +168,7 @@ describe("fuzz: every entry point", () => {
       }
     }
 
+    await engineReceived(bystanderBegin.session_id, 16000);
     bystander.sendJson({ type: "end" });
     const bystanderEnd = await bystander.next("session.end");
     expect(bystanderEnd.total_duration).toBe(0.5);

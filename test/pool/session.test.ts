@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, inject, it } from "vitest";
 import { SESSION_ID_PATTERN, JOB_ID_PATTERN } from "../../src/store/ids";
-import { eventually, getJson, openSession, pcm16k } from "./client";
+import { engineReceived, eventually, getJson, openSession, pcm16k, settle } from "./client";
 
 const emulator = (path: string, body?: unknown) =>
   fetch(`${inject("emulatorUrl")}${path}`, { method: "POST", body: body === undefined ? undefined : JSON.stringify(body) });
@@ -40,7 +40,7 @@ describe("session object", () => {
 
   it("answers bad input with recoverable errors and carries on", async () => {
     const s = await openSession();
-    await s.next("session.begin");
+    const begin = await s.next("session.begin");
     s.ws.send("not json");
     s.sendJson([1, 2]);
     s.sendJson({ type: "transcribe_faster" });
@@ -58,6 +58,7 @@ describe("session object", () => {
       ["frame_too_large", "invalid_frame", "invalid_message", "invalid_message", "invalid_message", "invalid_message"].sort(),
     );
     s.ws.send(pcm16k(0.5));
+    await engineReceived(begin.session_id, 16000);
     s.sendJson({ type: "end" });
     const end = await s.next("session.end");
     // Only the valid half second was recorded.
@@ -71,6 +72,7 @@ describe("session object", () => {
     s.ws.send(pcm16k(0.5, { amplitude: 0 }));
     s.ws.send(pcm16k(1.5));
     s.ws.send(pcm16k(1, { amplitude: 0 }));
+    await engineReceived(begin.session_id, 96000);
     s.sendJson({ type: "end" });
     const end = await s.next("session.end");
     const final = s.messages.find((m) => m.type === "transcript.final");
@@ -99,6 +101,7 @@ describe("session object", () => {
     const err = await s.next("error");
     expect(err).toMatchObject({ code: "engine_unavailable", recoverable: true });
     s.ws.send(pcm16k(1));
+    await settle();
     s.sendJson({ type: "end" });
     const end = await s.next("session.end");
     expect(end.total_duration).toBe(1);
@@ -109,6 +112,7 @@ describe("session object", () => {
     const s = await openSession("enhance_on_end=true&num_speakers=2");
     const begin = await s.next("session.begin");
     s.ws.send(pcm16k(1));
+    await engineReceived(begin.session_id, 32000);
     s.sendJson({ type: "end" });
     const end = await s.next("session.end");
     expect(end.enhancement_job_id).toMatch(JOB_ID_PATTERN);

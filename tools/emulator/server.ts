@@ -46,14 +46,15 @@ export interface EmulatorOptions {
   log?: (line: string) => void;
   /**
    * Benchmarks: called for every realtime audio frame as it arrives, with the
-   * connection's session key (`session_id` query parameter), the frame's byte
-   * length and `performance.now()` taken on arrival. Also settable later with
-   * `handle.setFrameArrivalHook` (e.g. on an emulator started by startStack).
+   * connection's session key (`session_id` query parameter), the frame's bytes
+   * (do not keep or modify them) and `performance.now()` taken on arrival.
+   * Also settable later with `handle.setFrameArrivalHook` (e.g. on an emulator
+   * started by startStack).
    */
   onFrameArrival?: FrameArrivalHook;
 }
 
-export type FrameArrivalHook = (sessionKey: string, bytes: number, tMs: number) => void;
+export type FrameArrivalHook = (sessionKey: string, bytes: Uint8Array, tMs: number) => void;
 
 export interface EmulatorHandle {
   /** http://127.0.0.1:PORT */
@@ -262,7 +263,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
         log,
         onDropped: () => stats.connectionsDropped++,
         onAudio: (frame) => {
-          if (frameArrival) frameArrival(key, frame.length, performance.now());
+          if (frameArrival) frameArrival(key, frame, performance.now());
           let hash = audioHashes.get(key);
           if (!hash) audioHashes.set(key, (hash = createHash("sha256")));
           hash.update(frame);
