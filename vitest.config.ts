@@ -27,6 +27,12 @@ export default defineConfig({
             remoteBindings: false,
             miniflare: {
               bindings: {
+                // The emulator stands in for every engine (wrangler.toml defaults to Workers AI).
+                REALTIME_ENGINE: "native",
+                REALTIME_MODELS: "emulator-realtime",
+                BATCH_ENGINE: "elevenlabs",
+                LLM_ENGINE: "openai",
+                LLM_MODEL: "emulator-chat",
                 UPSTASH_REDIS_REST_URL: inject("bridgeUrl"),
                 UPSTASH_REDIS_REST_TOKEN: inject("bridgeToken"),
                 REALTIME_ENGINE_URL: inject("emulatorWsUrl"),

@@ -1,13 +1,16 @@
 /**
  * Real-time paced sessions: N sockets each send one 20 ms frame (640 bytes of
  * 16 kHz s16le) every 20 ms, either through the service or straight to the
- * emulator, and the one-way latency of every frame is send time (client,
- * performance.now() just before ws.send) to arrival time (emulator hook, same
- * clock). Frames are matched by session key + order.
+ * emulator. A frame's one-way latency is its send time (client,
+ * performance.now() just before ws.send) to the first time its last byte
+ * reached the engine (emulator hook, same process and clock). Frames are
+ * matched per session key by their place in the session's stream (order, and
+ * content when the engine link re-sends audio after a reconnect).
  */
+import type { EmulatorStats } from "../tools/emulator/server";
 import { closeSocket, endSession, mapLimit, openDirect, openService, type BenchSocket } from "./session";
 import { summarize, type Summary } from "./stats";
-import { sleep, waitFor, type ArrivalTracker, type Track } from "./tracker";
+import { sleep, waitFor, type ArrivalTracker, type StreamTrack } from "./tracker";
 
 export const FRAME_BYTES = 640;
 export const FRAME_MS = 20;
@@ -27,19 +30,21 @@ export interface PacedOptions {
   frames: number;
   /** Frames per session sent at pace before the measured ones (excluded from latency). */
   warmupFrames: number;
-  audio: Uint8Array;
+  /** Unique (dithered) audio, a whole number of frames long. */
+  audio: Buffer;
   serviceWsBase: string;
   emulatorWsUrl: string;
+  emulatorStats: () => EmulatorStats;
   tracker: ArrivalTracker;
   label: string;
   log: (line: string) => void;
-  /** Called when every session is past its warm-up, and again when the last measured frame was sent. */
+  /** Called when every session is past its warm-up and sending, and when the first one is done. */
   window?: { onStart?: () => void; onEnd?: () => void };
-  /** Extra service query (e.g. enable_vad=false). */
+  /** Service query string. */
   query?: string;
   connectConcurrency?: number;
   /** Every measured frame that arrived (for time-series analysis). */
-  onFrame?: (sendMs: number, latencyMs: number, session: number, frame: number) => void;
+  onFrame?: (sendMs: number, latencyMs: number, session: number, frame: number, live: boolean) => void;
 }
 
 export interface PacedResult {
@@ -52,29 +57,37 @@ export interface PacedResult {
   probeFailures: number;
   framesSent: number;
   bytesSent: number;
-  bytesArrived: number;
-  /** Measured frames (after warm-up) with an arrival time. */
-  latency: Summary;
-  /** Measured frames that are every FRAMES_PER_SPOOL-th frame of their session (see FRAMES_PER_SPOOL) … */
-  latencySpoolFrames: Summary;
-  /** … and all the other measured frames. */
-  latencyOtherFrames: Summary;
-  /** Measured frames sent but never seen by the engine. */
-  missingFrames: number;
-  /** bytes sent − bytes the engine received, summed over sessions. */
-  lostBytes: number;
+  /** Bytes the engine received, re-sent ones included. */
+  bytesReceived: number;
+  /** Sent frames that never reached the engine (checked after session.end). */
+  lostFrames: number;
   sessionsWithLoss: number;
-  /** Frames the engine received that were not sent (duplicates). */
-  extraBytes: number;
+  /** Sessions whose engine received more bytes than were sent (re-sends). */
+  sessionsWithExtraBytes: number;
+  duplicateBytes: number;
+  unmatchedBytes: number;
+  /** Engine connections per session beyond the first (emulator stats). */
+  engineReconnects: number;
+  sessionsWithReconnects: number;
+  /** Latency of measured frames (after warm-up) that arrived. */
+  latency: Summary;
+  /** … only those that reached the engine as live relayed frames (not inside a re-sent backlog). */
+  latencyLive: Summary;
+  /** … every FRAMES_PER_SPOOL-th frame of a session (see FRAMES_PER_SPOOL), live only … */
+  latencySpoolFrames: Summary;
+  /** … and the other live frames. */
+  latencyOtherFrames: Summary;
+  /** Measured frames that had not arrived 15 s after the last send. */
+  lateFrames: number;
   /** Service only: sessions that got session.end after `end`. */
   sessionEnds: number;
   errors: number;
   errorSamples: string[];
+  warnings: number;
+  warningSamples: string[];
   /** How late the pacer sent frames relative to their 20 ms schedule. */
   lag: Summary;
-  /** Wall time of the paced part (first frame due → last frame sent), s. */
-  pacedSeconds: number;
-  /** Node (load generator + emulator) CPU seconds over the window. */
+  /** Node (load generator + emulator) CPU seconds over the window, and the window's length. */
   nodeCpuS: number;
   windowSeconds: number;
 }
@@ -82,7 +95,7 @@ export interface PacedResult {
 interface Sess {
   i: number;
   sock: BenchSocket;
-  track: Track;
+  track: StreamTrack;
   sendTimes: Float64Array;
   lags: Float64Array;
   sent: number;
@@ -90,16 +103,18 @@ interface Sess {
 }
 
 export async function runPaced(o: PacedOptions): Promise<PacedResult> {
+  if (o.audio.byteLength % FRAME_BYTES !== 0) throw new Error("audio must be a whole number of frames");
   const total = 1 + o.warmupFrames + o.frames; // frame 0 is the probe
-  const audioFrames = Math.floor(o.audio.byteLength / FRAME_BYTES);
+  const audioFrames = o.audio.byteLength / FRAME_BYTES;
+  const baseFrame = (i: number) => (i * 997) % audioFrames;
   const frameAt = (i: number, k: number) => {
-    const idx = (i * 997 + k) % audioFrames;
+    const idx = (baseFrame(i) + k) % audioFrames;
     return o.audio.subarray(idx * FRAME_BYTES, (idx + 1) * FRAME_BYTES);
   };
   const connectFailures: string[] = [];
   const run = Math.random().toString(36).slice(2, 8);
 
-  // Connect (and register each key before any of its frames can arrive).
+  // Connect, and register each key before any of its frames can arrive.
   const opened = await mapLimit(
     Array.from({ length: o.sessions }, (_, i) => i),
     o.connectConcurrency ?? 16,
@@ -109,7 +124,7 @@ export async function runPaced(o: PacedOptions): Promise<PacedResult> {
           o.target === "service"
             ? await openService(o.serviceWsBase, o.query ?? "")
             : await openDirect(o.emulatorWsUrl, `bench-${o.label}-${run}-${i}`);
-        const track = o.tracker.track(sock.key, total);
+        const track = o.tracker.stream(sock.key, o.audio, baseFrame(i), total, FRAME_BYTES);
         return { i, sock, track, sendTimes: new Float64Array(total), lags: new Float64Array(total), sent: 0, bytesSent: 0 };
       } catch (err) {
         connectFailures.push((err as Error).message);
@@ -122,25 +137,24 @@ export async function runPaced(o: PacedOptions): Promise<PacedResult> {
 
   const send = (s: Sess, k: number): void => {
     const frame = frameAt(s.i, k);
-    const t = performance.now();
-    s.sendTimes[k] = t;
+    s.sendTimes[k] = performance.now();
     s.sock.ws.send(frame);
     s.sent++;
     s.bytesSent += frame.byteLength;
   };
 
-  // Probe: one frame each, and wait until it reached the engine (the service's engine link is open).
+  // Probe: one frame each, and wait until it reached the engine (the engine link is open).
   for (const s of sessions) send(s, 0);
-  await waitFor(() => sessions.every((s) => s.track.frames >= 1), 30_000, 10);
-  const probeFailures = sessions.filter((s) => s.track.frames < 1).length;
+  await waitFor(() => sessions.every((s) => s.track.framesArrived >= 1), 30_000, 10);
+  const probeFailures = sessions.filter((s) => s.track.framesArrived < 1).length;
 
   // Paced sending. Real clients start at random moments: session i starts at
   // t0 + frac(i·φ)·1 s (golden-ratio sequence), which spreads the sends over
-  // the 20 ms frame period and the sessions' 1 s recorder-buffer cycles alike.
+  // the 20 ms frame period and over the sessions' 1 s recorder-buffer cycles.
   const t0 = performance.now() + 50;
   const offsetMs = (i: number) => ((i * 0.6180339887498949) % 1) * STAGGER_MS;
-  const windowStart = t0 + STAGGER_MS + o.warmupFrames * FRAME_MS;
   // The steady window: every session is past its warm-up and none has finished.
+  const windowStart = t0 + STAGGER_MS + o.warmupFrames * FRAME_MS;
   const windowEnd = t0 + (total - 1) * FRAME_MS;
   let cpuAtStart: NodeJS.CpuUsage | null = null;
   let windowStartedAt = NaN;
@@ -152,12 +166,11 @@ export async function runPaced(o: PacedOptions): Promise<PacedResult> {
     o.window?.onStart?.();
   }, Math.max(0, windowStart - performance.now()));
   const endTimer = setTimeout(() => {
-    if (cpuAtStart) {
-      const used = process.cpuUsage(cpuAtStart);
-      nodeCpuS = (used.user + used.system) / 1e6;
-      windowSeconds = (performance.now() - windowStartedAt) / 1000;
-      o.window?.onEnd?.();
-    }
+    if (!cpuAtStart) return;
+    const used = process.cpuUsage(cpuAtStart);
+    nodeCpuS = (used.user + used.system) / 1e6;
+    windowSeconds = (performance.now() - windowStartedAt) / 1000;
+    o.window?.onEnd?.();
   }, Math.max(0, windowEnd - performance.now()));
 
   await Promise.all(
@@ -183,64 +196,77 @@ export async function runPaced(o: PacedOptions): Promise<PacedResult> {
         }),
     ),
   );
-  const pacedEnd = performance.now();
   clearTimeout(startTimer);
   clearTimeout(endTimer);
 
   // Let the last frames land.
-  await waitFor(() => sessions.every((s) => s.track.frames >= s.sent || !s.sock.isOpen()), 15_000, 10);
+  await waitFor(() => sessions.every((s) => s.track.framesArrived >= s.sent || !s.sock.isOpen()), 15_000, 10);
 
-  // Latency of measured frames.
   const latencies: number[] = [];
+  const liveLat: number[] = [];
   const spoolLat: number[] = [];
   const otherLat: number[] = [];
   const lags: number[] = [];
-  let missingFrames = 0;
+  let lateFrames = 0;
   for (const s of sessions) {
     for (let k = 1 + o.warmupFrames; k < s.sent; k++) {
       lags.push(s.lags[k]!);
-      if (k < s.track.frames) {
-        const ms = s.track.times[k]! - s.sendTimes[k]!;
-        latencies.push(ms);
-        o.onFrame?.(s.sendTimes[k]!, ms, s.i, k);
+      const at = s.track.arrival[k]!;
+      if (Number.isNaN(at)) {
+        lateFrames++;
+        continue;
+      }
+      const ms = at - s.sendTimes[k]!;
+      const live = s.track.live[k] === 1;
+      latencies.push(ms);
+      if (live) {
+        liveLat.push(ms);
         ((k + 1) % FRAMES_PER_SPOOL === 0 ? spoolLat : otherLat).push(ms);
-      } else missingFrames++;
+      }
+      o.onFrame?.(s.sendTimes[k]!, ms, s.i, k, live);
     }
   }
 
   // End every session; after session.end the engine has seen all the audio it will ever get.
   let sessionEnds = 0;
   await mapLimit(sessions, 50, async (s) => {
-    if (o.target === "service") {
-      const { end } = await endSession(s.sock, 60_000);
-      if (end) sessionEnds++;
-    } else {
-      await endSession(s.sock, 10_000);
-    }
+    const { end } = await endSession(s.sock, o.target === "service" ? 60_000 : 10_000);
+    if (end) sessionEnds++;
     await closeSocket(s.sock);
   });
   await sleep(50);
 
+  const stats = o.emulatorStats();
   let bytesSent = 0;
-  let bytesArrived = 0;
-  let lostBytes = 0;
-  let extraBytes = 0;
+  let bytesReceived = 0;
+  let lostFrames = 0;
   let sessionsWithLoss = 0;
+  let sessionsWithExtraBytes = 0;
+  let duplicateBytes = 0;
+  let unmatchedBytes = 0;
+  let engineReconnects = 0;
+  let sessionsWithReconnects = 0;
   let errors = 0;
   const errorSamples: string[] = [];
+  let warnings = 0;
+  const warningSamples: string[] = [];
   for (const s of sessions) {
     bytesSent += s.bytesSent;
-    bytesArrived += s.track.bytes;
-    const diff = s.bytesSent - s.track.bytes;
-    if (diff > 0) {
-      lostBytes += diff;
-      sessionsWithLoss++;
-    } else if (diff < 0) {
-      extraBytes -= diff;
-      sessionsWithLoss++;
-    }
+    bytesReceived += s.track.bytes;
+    let lost = 0;
+    for (let k = 0; k < s.sent; k++) if (Number.isNaN(s.track.arrival[k]!)) lost++;
+    lostFrames += lost;
+    if (lost > 0) sessionsWithLoss++;
+    if (s.track.bytes > s.bytesSent) sessionsWithExtraBytes++;
+    duplicateBytes += s.track.duplicateBytes;
+    unmatchedBytes += s.track.unmatchedBytes;
+    const reconnects = Math.max(0, (stats.sessions[s.sock.key]?.connections ?? 1) - 1);
+    engineReconnects += reconnects;
+    if (reconnects > 0) sessionsWithReconnects++;
     errors += s.sock.errorCount;
     for (const e of s.sock.errorSamples) if (errorSamples.length < 5) errorSamples.push(e);
+    warnings += s.sock.warningCount;
+    for (const w of s.sock.warningSamples) if (warningSamples.length < 3 && !warningSamples.includes(w)) warningSamples.push(w);
     o.tracker.untrack(s.sock.key);
   }
 
@@ -253,19 +279,25 @@ export async function runPaced(o: PacedOptions): Promise<PacedResult> {
     probeFailures,
     framesSent: sessions.reduce((n, s) => n + s.sent, 0),
     bytesSent,
-    bytesArrived,
+    bytesReceived,
+    lostFrames,
+    sessionsWithLoss,
+    sessionsWithExtraBytes,
+    duplicateBytes,
+    unmatchedBytes,
+    engineReconnects,
+    sessionsWithReconnects,
     latency: summarize(latencies),
+    latencyLive: summarize(liveLat),
     latencySpoolFrames: summarize(spoolLat),
     latencyOtherFrames: summarize(otherLat),
-    missingFrames,
-    lostBytes,
-    sessionsWithLoss,
-    extraBytes,
-    sessionEnds: o.target === "service" ? sessionEnds : sessions.length,
+    lateFrames,
+    sessionEnds,
     errors,
     errorSamples,
+    warnings,
+    warningSamples,
     lag: summarize(lags),
-    pacedSeconds: (pacedEnd - t0) / 1000,
     nodeCpuS,
     windowSeconds,
   };

@@ -12,6 +12,8 @@ export interface BenchSocket {
   key: string;
   errorCount: number;
   errorSamples: string[];
+  warningCount: number;
+  warningSamples: string[];
   textMessages: number;
   /** Resolves with the session.end message (null if the socket closed without one). */
   ended: Promise<Record<string, unknown> | null>;
@@ -22,12 +24,12 @@ export interface BenchSocket {
 function attach(ws: WebSocket, onBegin?: (msg: Record<string, unknown>) => void) {
   let resolveEnd!: (m: Record<string, unknown> | null) => void;
   const ended = new Promise<Record<string, unknown> | null>((r) => (resolveEnd = r));
-  const state = { errorCount: 0, errorSamples: [] as string[], textMessages: 0 };
+  const state = { errorCount: 0, errorSamples: [] as string[], warningCount: 0, warningSamples: [] as string[], textMessages: 0 };
   ws.on("message", (data, isBinary) => {
     if (isBinary) return;
     state.textMessages++;
     const text = data.toString();
-    if (!text.includes('"type":"session.') && !text.includes('"type":"error"')) return;
+    if (!text.includes('"type":"session.') && !text.includes('"type":"error"') && !text.includes('"type":"warning"')) return;
     let msg: Record<string, unknown>;
     try {
       msg = JSON.parse(text) as Record<string, unknown>;
@@ -39,6 +41,9 @@ function attach(ws: WebSocket, onBegin?: (msg: Record<string, unknown>) => void)
     else if (msg.type === "error") {
       state.errorCount++;
       if (state.errorSamples.length < 5) state.errorSamples.push(`${String(msg.code)}: ${String(msg.message)}`);
+    } else if (msg.type === "warning") {
+      state.warningCount++;
+      if (state.warningSamples.length < 5) state.warningSamples.push(`${String(msg.code)}: ${String(msg.message)}`);
     }
   });
   const closed = new Promise<{ code: number; reason: string }>((resolve) =>
@@ -109,7 +114,7 @@ function socket(
   key: string,
   ended: Promise<Record<string, unknown> | null>,
   closed: Promise<{ code: number; reason: string }>,
-  state: { errorCount: number; errorSamples: string[]; textMessages: number },
+  state: { errorCount: number; errorSamples: string[]; warningCount: number; warningSamples: string[]; textMessages: number },
 ): BenchSocket {
   return {
     ws,
@@ -119,6 +124,12 @@ function socket(
     },
     get errorSamples() {
       return state.errorSamples;
+    },
+    get warningCount() {
+      return state.warningCount;
+    },
+    get warningSamples() {
+      return state.warningSamples;
     },
     get textMessages() {
       return state.textMessages;

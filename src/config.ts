@@ -35,6 +35,8 @@ export interface ServiceConfig {
     models: string[];
     /** @default 5000 */
     endTimeoutMs: number;
+    /** Second engine, used when this one cannot be reached at session start. @default null */
+    fallback: { engine: "native" | "workers-ai"; url: string; model: string } | null;
   };
   session: {
     /** @default 60 */
@@ -147,6 +149,16 @@ export function readConfig(env: AppEnv): ServiceConfig {
         engine === "workers-ai" ? ["@cf/deepgram/nova-3", "@cf/deepgram/flux"] : ["emulator-realtime"],
       ),
       endTimeoutMs: int(env.ENGINE_END_TIMEOUT_MS, 5000, 100),
+      fallback:
+        env.REALTIME_FALLBACK_ENGINE === "native" || env.REALTIME_FALLBACK_ENGINE === "workers-ai"
+          ? {
+              engine: env.REALTIME_FALLBACK_ENGINE,
+              url: env.REALTIME_FALLBACK_URL ?? "",
+              model:
+                env.REALTIME_FALLBACK_MODEL ||
+                (env.REALTIME_FALLBACK_ENGINE === "workers-ai" ? "@cf/deepgram/nova-3" : "emulator-realtime"),
+            }
+          : null,
     },
     session: {
       idleTimeoutSeconds: int(env.IDLE_TIMEOUT_SECONDS, 60, 1),

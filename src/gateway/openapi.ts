@@ -5,8 +5,8 @@
  *  - GENERATED from the validators the routes use: the stream endpoint's query
  *    parameters (names, types, patterns, enums, lengths) come from
  *    `z.toJSONSchema(streamParamsSchema, { io: "input" })`, and their defaults
- *    from parsing an empty query with the same schema; the upload options are
- *    the same generated parameters. Error codes and statuses come from
+ *    from parsing an empty query with the same schema; the upload's form
+ *    fields likewise from `uploadOptionsSchema`. Error codes and statuses come from
  *    `ERROR_STATUS`; id patterns from `SESSION_ID_PATTERN` / `JOB_ID_PATTERN`;
  *    WebSocket message types, in-band codes and close codes from
  *    `src/protocol/messages.ts`.
@@ -18,9 +18,18 @@
  *    are declared too (exhaustively keyed by the schema's own keys).
  */
 import { z } from "zod";
-import { CLIENT_MESSAGE_TYPES, CLOSE_CODES, ERROR_CODES, WARNING_CODES, AUDIO_ENCODINGS, type ServerMessageType } from "../protocol/messages";
-import { MAX_SAMPLE_RATE, MAX_SPEAKERS, MIN_SAMPLE_RATE, streamParamsSchema, type SessionConfig, type StreamParamsInput } from "../protocol/params";
 import type { EnhancedTranscript, ResultSegment, ResultSpeaker, StageReport } from "../pipeline/result";
+import { AUDIO_ENCODINGS, CLIENT_MESSAGE_TYPES, CLOSE_CODES, ERROR_CODES, WARNING_CODES, type ServerMessageType, type Word } from "../protocol/messages";
+import {
+  MAX_SAMPLE_RATE,
+  MAX_SPEAKERS,
+  MIN_SAMPLE_RATE,
+  streamParamsSchema,
+  uploadOptionsSchema,
+  type SessionConfig,
+  type StreamParamsInput,
+} from "../protocol/params";
+import type { FinalSegment } from "../session/state";
 import { JOB_ID_PATTERN, SESSION_ID_PATTERN } from "../store/ids";
 import type { EndReason, EnhancementStatus, JobError, JobParameters, JobStatus, SessionStatus } from "../store/records";
 import { ERROR_STATUS, type ApiErrorBody, type ApiErrorCode } from "./errors";
@@ -103,7 +112,15 @@ export const sessionConfigSchema = component(
 );
 same<Same<z.infer<typeof sessionConfigSchema>, SessionConfig>>();
 
-const liveSegmentSchema = component("LiveSegment", z.object({ start: seconds("start"), end: seconds("end"), text: z.string() }));
+const wordSchema = component("Word", z.object({ word: z.string(), start: seconds("start"), end: seconds("end"), confidence: z.number() }));
+same<Same<z.infer<typeof wordSchema>, Word>>();
+const liveSegmentSchema = component(
+  "LiveSegment",
+  z
+    .object({ start: seconds("start"), end: seconds("end"), text: z.string(), confidence: z.number(), words: z.array(wordSchema).optional() })
+    .describe("A live `transcript.final` (`words` with word_timestamps=true)."),
+);
+same<Same<z.infer<typeof liveSegmentSchema>, FinalSegment>>();
 
 export const sessionRecordSchema = component(
   "SessionRecord",
@@ -275,8 +292,20 @@ export function streamQueryParameters(): Record<string, unknown>[] {
   });
 }
 
-/** The upload's options: the stream's enhancement parameters, same names and rules (DESIGN §5). */
-const UPLOAD_OPTIONS = ["language", "enhance_llm_cleanup", "enhance_emotions", "num_speakers"] as const satisfies readonly (keyof StreamParamsInput)[];
+/** The upload's form fields besides `file`, generated from `uploadOptionsSchema` (the route's validator). */
+export function uploadFormFields(): Record<string, JsonSchema> {
+  const input = stripMeta(z.toJSONSchema(uploadOptionsSchema, { io: "input" }) as JsonSchema);
+  const defaults = uploadOptionsSchema.parse({}) as Record<string, unknown>;
+  return Object.fromEntries(
+    Object.entries(input.properties ?? {}).map(([name, schema]) => {
+      const fallback = defaults[name];
+      return [
+        name,
+        { ...schema, ...(fallback === undefined ? {} : { default: String(fallback) }), description: PARAM_DESCRIPTIONS[name as keyof StreamParamsInput] ?? "" },
+      ];
+    }),
+  );
+}
 
 /* ------------------------------------------------------------------ */
 /* The document                                                        */
@@ -320,9 +349,7 @@ export function openApiDocument(): Record<string, unknown> {
   const generated = z.toJSONSchema(components, { io: "input", uri: (id) => `#/components/schemas/${id}` }).schemas;
   const schemas = Object.fromEntries(Object.entries(generated).map(([id, s]) => [id, stripMeta(s as JsonSchema)]));
   const streamParams = streamQueryParameters();
-  const uploadFields = Object.fromEntries(
-    streamParams.filter((p) => (UPLOAD_OPTIONS as readonly string[]).includes(p.name as string)).map((p) => [p.name, { ...(p.schema as object), description: p.description }]),
-  );
+  const uploadFields = uploadFormFields();
 
   cached = {
     openapi: "3.1.0",
@@ -335,7 +362,7 @@ export function openApiDocument(): Record<string, unknown> {
         "with `enhance_on_end=true` the recording is re-transcribed with speakers, names, optional LLM cleanup and emotions,",
         "which you poll over HTTP. The protocol is described in the project README (\"WebSocket protocol\").",
         "",
-        "Generated from the gateway's validators: the stream's query parameters (and the upload's options),",
+        "Generated from the gateway's validators: the stream's query parameters and the upload's form fields,",
         "error codes, id patterns, WebSocket message types and codes. Declared by hand (and checked against real responses",
         "in the e2e suite): response bodies.",
       ].join("\n"),
@@ -464,7 +491,7 @@ export function openApiDocument(): Record<string, unknown> {
           tags: ["jobs"],
           operationId: "createUploadJob",
           summary: "Batch enhancement job from an uploaded WAV",
-          description: "The options are the stream's enhancement parameters (same names, same rules). Poll `GET /v1/audio/transcriptions/{job_id}`.",
+          description: "The form fields besides `file` are the stream's enhancement parameters (same names, same rules). Poll `GET /v1/audio/transcriptions/{job_id}`.",
           requestBody: {
             required: true,
             content: {

@@ -145,6 +145,8 @@ export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];
 export const WARNING_CODES = {
   engineReconnecting: "engine_reconnecting",
   engineRecovered: "engine_recovered",
+  /** The first engine could not be reached at the start; live text comes from the fallback. */
+  engineFallback: "engine_fallback",
   /** The enhancement job could not be recorded yet; it will be retried. */
   enhancementDeferred: "enhancement_deferred",
 } as const;

@@ -117,6 +117,7 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
       recordingAttempts: 0,
       queueSendFailuresToInject: this.#devFaults(request).queueSend,
       owner: request.headers.get(SESSION_HEADERS.owner) ?? "anonymous",
+      onFallback: false,
       holdsSlot: request.headers.get(SESSION_HEADERS.slot) === "held",
       slotReleased: false,
     };
@@ -311,9 +312,13 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
    */
   #connectEngine(fromByte = 0): void {
     const { config, sessionId } = this.#state.meta;
+    // Once on the fallback engine, stay there: reconnects go where live text last came from.
+    const fallback = this.#state.meta.onFallback ? this.#config.realtime.fallback : null;
     let engine;
     try {
-      engine = createRealtimeEngine(this.#config.realtime, this.env.AI);
+      engine = fallback
+        ? createRealtimeEngine({ ...this.#config.realtime, engine: fallback.engine, url: fallback.url, models: [fallback.model] }, this.env.AI)
+        : createRealtimeEngine(this.#config.realtime, this.env.AI);
     } catch (err) {
       this.#onEngineFailure({ phase: "connect", message: errorMessage(err) });
       return;
@@ -323,7 +328,7 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
     const link = engine.createSession(
       {
         sessionId,
-        model: config.model,
+        model: fallback ? fallback.model : config.model,
         language: config.language,
         interimResults: config.interim_results,
         wordTimestamps: config.word_timestamps,
@@ -364,6 +369,19 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
     // While ending the client is still listening: it should know why no text came.
     if (phase === "ended") return;
     const wasLive = failure.phase === "runtime" || this.#engineOutage > 0;
+    if (!wasLive && phase === "active" && this.#config.realtime.fallback && !this.#state.meta.onFallback) {
+      // The first engine could not be reached at all: try the configured second one.
+      this.#state.update({ onFallback: true });
+      const { engine, model } = this.#config.realtime.fallback;
+      this.#send({
+        type: "warning",
+        code: "engine_fallback",
+        message: `the realtime engine could not be reached (${failure.message}); using the fallback engine (${engine}, ${model})`,
+      });
+      log("warn", "engine.fallback", { session_id: sessionId, engine, model });
+      this.#connectEngine(this.#resumePoint());
+      return;
+    }
     if (phase === "active" && wasLive && this.#engineOutage < MAX_ENGINE_RECONNECTS) {
       this.#engineOutage++;
       if (this.#engineOutage === 1) {

@@ -38,6 +38,8 @@ export interface SessionMeta {
   /** The gateway took a concurrency slot for this session; it is released once the session ended. */
   holdsSlot: boolean;
   slotReleased: boolean;
+  /** Live text comes from the fallback engine (the first could not be reached at the start). */
+  onFallback: boolean;
 }
 
 export interface FinalSegment {

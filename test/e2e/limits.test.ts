@@ -4,6 +4,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { conversation, pcmBytes } from "../../tools/fixtures/synth";
 import { findFreePort } from "../../tools/stack/redis";
 import { startStack, type Stack } from "../../tools/stack/stack";
 import { eventually, getJson, sha256, wavData } from "../helpers/http";
@@ -13,12 +14,17 @@ let stack: Stack;
 const wsUrl = (query = "") => `${stack.wsUrl}/v1/audio/transcriptions/stream${query ? `?${query}` : ""}`;
 
 beforeAll(async () => {
+  const emulatorPort = await findFreePort();
   stack = await startStack({
     port: await findFreePort(),
     redisPort: 0,
     bridgePort: 0,
-    emulatorPort: 0,
+    emulatorPort,
     vars: {
+      // The first engine is unreachable (nothing listens on port 9); the emulator is the fallback.
+      REALTIME_ENGINE_URL: "ws://127.0.0.1:9/v1/realtime",
+      REALTIME_FALLBACK_ENGINE: "native",
+      REALTIME_FALLBACK_URL: `ws://127.0.0.1:${emulatorPort}/v1/realtime`,
       IDLE_TIMEOUT_SECONDS: "2",
       MAX_SESSION_SECONDS: "3",
       MAX_FRAME_BYTES: "4096",
@@ -51,7 +57,8 @@ describe("limits (e2e)", () => {
       await client.sendJson({ type: "keepalive" });
       await new Promise((r) => setTimeout(r, 500));
     }
-    expect(client.messages.map((m) => m.type)).toEqual(["session.begin"]);
+    // Still open: no idle_timeout error, no session.end (this stack's sessions also carry an engine_fallback warning).
+    expect(client.messages.filter((m) => m.type === "error" || m.type === "session.end")).toEqual([]);
     await client.sendJson({ type: "end" });
     await client.next("session.end");
   });
@@ -106,5 +113,18 @@ describe("limits (e2e)", () => {
       return r.status === 200 ? r.body : null;
     });
     expect(job.id).toBe(record.enhancement_job_id);
+  });
+
+  it("uses the fallback engine when the first cannot be reached at session start", async () => {
+    const client = await connect(wsUrl());
+    await client.next("session.begin");
+    const warning = await client.next("warning");
+    expect(warning.code).toBe("engine_fallback");
+    const turns = [{ f0: 150, seconds: 1 }];
+    await sendInFrames(client, pcmBytes(conversation({ turns, gapSeconds: 0.5 })), 3200);
+    await client.sendJson({ type: "end" });
+    const end = await client.next("session.end");
+    expect(end.segments).toHaveLength(1);
+    expect(client.messages.some((m) => m.type === "error")).toBe(false);
   });
 });

@@ -498,6 +498,7 @@ describe("createRealtimeEngine", () => {
     apiKey: undefined,
     models: [NOVA3, FLUX],
     endTimeoutMs: 5000,
+    fallback: null,
   });
 
   it("builds the Workers AI engine from the AI binding, and says so when the binding is missing", () => {

@@ -65,13 +65,17 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const vars: Record<string, string> = {
       UPSTASH_REDIS_REST_URL: bridge.url,
       UPSTASH_REDIS_REST_TOKEN: token,
+      // The emulator stands in for every engine locally (wrangler.toml defaults to Workers AI).
       REALTIME_ENGINE: "native",
       REALTIME_ENGINE_URL: emulator.wsUrl,
+      REALTIME_MODELS: "emulator-realtime",
       BATCH_ENGINE: "elevenlabs",
       BATCH_ENGINE_URL: emulator.url,
       BATCH_ENGINE_API_KEY: "emulator-key",
       LLM_ENGINE: "openai",
       LLM_BASE_URL: `${emulator.url}/v1`,
+      LLM_MODEL: "emulator-chat",
+      BATCH_MODEL: "emulator-scribe",
       LLM_API_KEY: "emulator-key",
       // Local dev runs without API keys; tests that check auth turn it on.
       AUTH_MODE: "off",

@@ -1,0 +1,91 @@
+/**
+ * Recording figures: one session streamed as fast as the socket drains, then
+ * `end` → `session.end`, with workerd RSS sampled around it.
+ */
+import { closeSocket, endSession, openService, streamFast } from "./session";
+import { rssKb } from "./sys";
+import { waitFor, type ArrivalTracker } from "./tracker";
+
+export interface FastSessionResult {
+  audioSeconds: number;
+  frameBytes: number;
+  frames: number;
+  /** First send → last frame written to the kernel. */
+  clientWrittenS: number;
+  /** First send → the engine (emulator) has received every byte. */
+  engineReceivedS: number;
+  /** Engine bytes received vs sent (re-sends after a reconnect make it larger). */
+  engineBytes: number;
+  bytesSent: number;
+  /** `end` sent → session.end received. */
+  endToSessionEndMs: number;
+  gotSessionEnd: boolean;
+  totalDuration: number | null;
+  /** Session record's bytes_recorded as the service reports it after the end. */
+  bytesRecorded: number | null;
+  recordingAvailable: boolean | null;
+  errors: number;
+  errorSamples: string[];
+  warnings: number;
+  /** Peak RSS (kB) of each watched pid while streaming and ending. */
+  peakRssKb: number[];
+}
+
+export async function fastSession(opts: {
+  serviceUrl: string;
+  wsBase: string;
+  pcm: Uint8Array;
+  frameBytes: number;
+  tracker: ArrivalTracker;
+  query?: string;
+  watchPids?: number[];
+  endTimeoutMs?: number;
+}): Promise<FastSessionResult & { sessionId: string; endMessage: Record<string, unknown> | null }> {
+  const pids = opts.watchPids ?? [];
+  const peak = pids.map((p) => rssKb(p));
+  const sampler = setInterval(() => pids.forEach((p, i) => (peak[i] = Math.max(peak[i]!, rssKb(p)))), 250);
+  try {
+    const sock = await openService(opts.wsBase, opts.query ?? "");
+    const track = opts.tracker.count(sock.key);
+    const { firstSendMs, writtenMs, frames } = await streamFast(sock, opts.pcm, opts.frameBytes);
+    await waitFor(() => track.bytes >= opts.pcm.byteLength, 600_000, 5);
+    const engineDone = track.last;
+    const { end, ms } = await endSession(sock, opts.endTimeoutMs ?? 120_000);
+    await closeSocket(sock);
+    opts.tracker.untrack(sock.key);
+    let bytesRecorded: number | null = null;
+    let recordingAvailable: boolean | null = null;
+    try {
+      const res = await fetch(`${opts.serviceUrl}/v1/audio/transcriptions/stream/${sock.key}`);
+      if (res.ok) {
+        const body = (await res.json()) as { bytes_recorded?: number; recording_available?: boolean };
+        bytesRecorded = body.bytes_recorded ?? null;
+        recordingAvailable = body.recording_available ?? null;
+      }
+    } catch {
+      // Reported as null.
+    }
+    return {
+      sessionId: sock.key,
+      endMessage: end,
+      audioSeconds: opts.pcm.byteLength / 32000,
+      frameBytes: opts.frameBytes,
+      frames,
+      clientWrittenS: (writtenMs - firstSendMs) / 1000,
+      engineReceivedS: (engineDone - firstSendMs) / 1000,
+      engineBytes: track.bytes,
+      bytesSent: opts.pcm.byteLength,
+      endToSessionEndMs: ms,
+      gotSessionEnd: end !== null,
+      totalDuration: end ? Number(end.total_duration) : null,
+      bytesRecorded,
+      recordingAvailable,
+      errors: sock.errorCount,
+      errorSamples: sock.errorSamples,
+      warnings: sock.warningCount,
+      peakRssKb: peak,
+    };
+  } finally {
+    clearInterval(sampler);
+  }
+}
