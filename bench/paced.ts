@@ -124,7 +124,7 @@ export async function runPaced(o: PacedOptions): Promise<PacedResult> {
           o.target === "service"
             ? await openService(o.serviceWsBase, o.query ?? "")
             : await openDirect(o.emulatorWsUrl, `bench-${o.label}-${run}-${i}`);
-        const track = o.tracker.stream(sock.key, o.audio, baseFrame(i), total, FRAME_BYTES);
+        const track = o.tracker.stream(sock.key, o.audio, baseFrame(i), total * FRAME_BYTES, FRAME_BYTES);
         return { i, sock, track, sendTimes: new Float64Array(total), lags: new Float64Array(total), sent: 0, bytesSent: 0 };
       } catch (err) {
         connectFailures.push((err as Error).message);

@@ -16,6 +16,10 @@ export interface FastSessionResult {
   engineReceivedS: number;
   /** Engine bytes received vs sent (re-sends after a reconnect make it larger). */
   engineBytes: number;
+  /** Frames the engine never received (in full). */
+  engineFramesMissing: number;
+  /** Times the engine's input jumped back (re-send after an engine link reconnect). */
+  engineReconnects: number;
   bytesSent: number;
   /** `end` sent → session.end received. */
   endToSessionEndMs: number;
@@ -34,22 +38,26 @@ export interface FastSessionResult {
 export async function fastSession(opts: {
   serviceUrl: string;
   wsBase: string;
-  pcm: Uint8Array;
+  /** Unique (dithered) audio: the engine's chunks are placed in the stream by content after a reconnect. */
+  pcm: Buffer;
   frameBytes: number;
   tracker: ArrivalTracker;
   query?: string;
   watchPids?: number[];
   endTimeoutMs?: number;
+  /** How long to wait for the engine to have every byte. */
+  engineTimeoutMs?: number;
 }): Promise<FastSessionResult & { sessionId: string; endMessage: Record<string, unknown> | null }> {
   const pids = opts.watchPids ?? [];
   const peak = pids.map((p) => rssKb(p));
   const sampler = setInterval(() => pids.forEach((p, i) => (peak[i] = Math.max(peak[i]!, rssKb(p)))), 250);
   try {
     const sock = await openService(opts.wsBase, opts.query ?? "");
-    const track = opts.tracker.count(sock.key);
+    const track = opts.tracker.stream(sock.key, opts.pcm, 0, opts.pcm.byteLength, opts.frameBytes);
     const { firstSendMs, writtenMs, frames } = await streamFast(sock, opts.pcm, opts.frameBytes);
-    await waitFor(() => track.bytes >= opts.pcm.byteLength, 600_000, 5);
-    const engineDone = track.last;
+    const complete = await waitFor(() => track.framesArrived >= track.arrival.length, opts.engineTimeoutMs ?? 120_000, 5);
+    let engineDone = NaN;
+    if (complete) for (const t of track.arrival) engineDone = Number.isNaN(engineDone) ? t : Math.max(engineDone, t);
     const { end, ms } = await endSession(sock, opts.endTimeoutMs ?? 120_000);
     await closeSocket(sock);
     opts.tracker.untrack(sock.key);
@@ -74,6 +82,8 @@ export async function fastSession(opts: {
       clientWrittenS: (writtenMs - firstSendMs) / 1000,
       engineReceivedS: (engineDone - firstSendMs) / 1000,
       engineBytes: track.bytes,
+      engineFramesMissing: track.arrival.length - track.framesArrived,
+      engineReconnects: track.jumps,
       bytesSent: opts.pcm.byteLength,
       endToSessionEndMs: ms,
       gotSessionEnd: end !== null,

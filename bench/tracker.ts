@@ -44,6 +44,7 @@ export interface StreamTrack {
   // internals
   audio: Buffer;
   base: number;
+  totalBytes: number;
   expected: number;
   maxEnd: number;
 }
@@ -68,10 +69,12 @@ export class ArrivalTracker {
   }
 
   /**
-   * The client sends `frames` frames of `frameBytes`, frame k being
-   * audio[(baseFrame + k) · frameBytes …] (wrapping around the buffer).
+   * The client sends `totalBytes` bytes in frames of `frameBytes` (the last
+   * one may be shorter), byte p of the stream being audio[baseFrame ·
+   * frameBytes + p] (wrapping around the buffer).
    */
-  stream(key: string, audio: Buffer, baseFrame: number, frames: number, frameBytes: number): StreamTrack {
+  stream(key: string, audio: Buffer, baseFrame: number, totalBytes: number, frameBytes: number): StreamTrack {
+    const frames = Math.ceil(totalBytes / frameBytes);
     const tr: StreamTrack = {
       kind: "stream",
       frameBytes,
@@ -87,6 +90,7 @@ export class ArrivalTracker {
       last: -1,
       audio,
       base: (baseFrame * frameBytes) % audio.byteLength,
+      totalBytes,
       expected: 0,
       maxEnd: 0,
     };
@@ -113,7 +117,7 @@ function locate(tr: StreamTrack, chunk: Uint8Array): number {
   if (chunk.byteLength < 32) return -1;
   const pattern = Buffer.from(chunk.buffer, chunk.byteOffset, Math.min(MATCH_BYTES, chunk.byteLength));
   const size = tr.audio.byteLength;
-  const limit = tr.arrival.length * tr.frameBytes;
+  const limit = tr.totalBytes;
   for (let at = tr.audio.indexOf(pattern); at >= 0; at = tr.audio.indexOf(pattern, at + 1)) {
     if (at % 2 !== 0) continue;
     const pos = (at - tr.base + size) % size;
@@ -138,10 +142,11 @@ function placeChunk(tr: StreamTrack, chunk: Uint8Array, t: number): void {
   }
   const end = pos + len;
   const F = tr.frameBytes;
-  const live = continued && len === F && pos % F === 0;
-  const lastFrame = Math.min(tr.arrival.length, Math.floor(end / F)) - 1;
+  const live = continued && pos % F === 0 && (len === F || end === tr.totalBytes);
+  // Frames whose last byte lies in (pos, end].
+  const lastFrame = end >= tr.totalBytes ? tr.arrival.length - 1 : Math.floor(end / F) - 1;
   for (let k = Math.floor(pos / F); k <= lastFrame; k++) {
-    if ((k + 1) * F <= pos) continue;
+    if (Math.min((k + 1) * F, tr.totalBytes) <= pos) continue;
     if (Number.isNaN(tr.arrival[k]!)) {
       tr.arrival[k] = t;
       tr.live[k] = live ? 1 : 0;

@@ -314,6 +314,11 @@ export function uploadFormFields(): Record<string, JsonSchema> {
 const ref = (id: string) => ({ $ref: `#/components/schemas/${id}` });
 const json = (id: string, description: string) => ({ description, content: { "application/json": { schema: ref(id) } } });
 const error = (description: string) => json("Error", description);
+/** 401/403 of a route behind `requireAuth(scope)` (AUTH_MODE=required). */
+const authErrors = (scope: string) => ({
+  "401": error("Missing, invalid, revoked or already used credentials."),
+  "403": error(`The key lacks the \`${scope}\` scope.`),
+});
 
 const sessionIdParam = {
   name: "session_id",
@@ -402,8 +407,8 @@ export function openApiDocument(): Record<string, unknown> {
           responses: {
             "201": json("AuthToken", "A token."),
             "200": json("AuthToken", "Authentication is off on this service: `token` is null; connect without one."),
-            "401": error("Missing or invalid API key."),
-            "403": error("The key lacks the `realtime` scope."),
+            ...authErrors("realtime"),
+            "413": error("Request body over MAX_REQUEST_BODY_BYTES."),
           },
         },
       },
@@ -429,8 +434,7 @@ export function openApiDocument(): Record<string, unknown> {
           responses: {
             "101": { description: "Switching Protocols: the session starts with a `session.begin` message." },
             "400": error("Invalid or contradictory parameter; `error.param` names it."),
-            "401": error("Missing or invalid credentials."),
-            "403": error("The credentials lack the `realtime` scope."),
+            ...authErrors("realtime"),
             "426": error("A plain GET without `Upgrade: websocket` (the parameters were valid)."),
             "429": error("Too many live sessions for this key."),
             "503": error("The record store is unavailable."),
@@ -452,7 +456,8 @@ export function openApiDocument(): Record<string, unknown> {
           parameters: [sessionIdParam],
           responses: {
             "200": json("SessionRecord", "The session; `transcript` and `segments` once it ended."),
-            "404": error("No such session."),
+            ...authErrors("jobs:read"),
+            "404": error("No such session (or not this key's)."),
             "503": error("The record store is unavailable."),
           },
         },
@@ -469,7 +474,8 @@ export function openApiDocument(): Record<string, unknown> {
           responses: {
             "200": { description: "The whole WAV.", headers: { "Accept-Ranges": { schema: { type: "string", const: "bytes" } } }, content: { "audio/wav": { schema: { type: "string", contentMediaType: "audio/wav" } } } },
             "206": { description: "The requested range.", headers: { "Content-Range": { schema: { type: "string" } } }, content: { "audio/wav": { schema: { type: "string", contentMediaType: "audio/wav" } } } },
-            "404": error("No recording (yet): the session is unknown, or its recording is not complete."),
+            ...authErrors("jobs:read"),
+            "404": error("No recording (yet): the session is unknown (or not this key's), or its recording is not complete."),
           },
         },
       },
@@ -481,7 +487,8 @@ export function openApiDocument(): Record<string, unknown> {
           parameters: [sessionIdParam],
           responses: {
             "200": json("Enhancement", "Status `not_requested`, `pending`, `processing`, `completed` (with `transcript`) or `failed` (with `error`)."),
-            "404": error("No such session."),
+            ...authErrors("jobs:read"),
+            "404": error("No such session (or not this key's)."),
             "503": error("The record store is unavailable."),
           },
         },
@@ -510,9 +517,10 @@ export function openApiDocument(): Record<string, unknown> {
           },
           responses: {
             "201": json("UploadAccepted", "The job was created and queued."),
-            "400": error("Invalid option, or a WAV without audio."),
+            "400": error("Invalid form field (`error.param` names it), no `file` part, or a WAV without audio."),
+            ...authErrors("jobs:write"),
             "413": error("Larger than MAX_UPLOAD_BYTES."),
-            "415": error("Not a WAV file, or an encoding the service cannot decode."),
+            "415": error("Not multipart/form-data, not a WAV file, or an encoding the service cannot decode."),
             "503": error("The record store or the queue is unavailable."),
           },
         },
@@ -525,7 +533,8 @@ export function openApiDocument(): Record<string, unknown> {
           parameters: [jobIdParam],
           responses: {
             "200": json("Job", "The job."),
-            "404": error("No such job."),
+            ...authErrors("jobs:read"),
+            "404": error("No such job (or not this key's)."),
             "503": error("The record store is unavailable."),
           },
         },
