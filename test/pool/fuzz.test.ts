@@ -29,6 +29,7 @@ afterAll(() => {
   // The worker and its objects log into this isolate; make sure the check saw them.
   expect(logLines.some((l) => l.includes('"event":"session.end"'))).toBe(true);
   for (const line of logLines) {
+    expect(line).not.toMatch(STACK_TRACE);
     expect(line).not.toContain(SECRET);
     expect(line).not.toMatch(TRANSCRIPT_TEXT);
   }
