@@ -127,6 +127,13 @@ async function describeHttpError(res) {
   return { status: res.status, message, param };
 }
 
+/** Open the "API key" section and put the cursor there (after the service asked for credentials). */
+function revealKeyField() {
+  const details = ui.key.closest("details");
+  if (details) details.open = true;
+  setTimeout(() => ui.key.focus(), 0);
+}
+
 function authHeaders(key) {
   return key ? { Authorization: `Bearer ${key}` } : {};
 }
@@ -203,7 +210,10 @@ async function fetchToken(key) {
   }
   if (!res.ok) {
     const e = await describeHttpError(res);
-    if (e.status === 401 || e.status === 403) throw new UiError(`The API key was refused (HTTP ${e.status}):`, `${e.message}. Check the key.`);
+    if (e.status === 401 || e.status === 403) {
+      revealKeyField();
+      throw new UiError(`The API key was refused (HTTP ${e.status}):`, `${e.message}. Check the key.`);
+    }
     throw new UiError(`Getting a session token failed (HTTP ${e.status}):`, e.message);
   }
   const body = await res.json().catch(() => ({}));
@@ -467,7 +477,10 @@ async function explainRefusal(current) {
   }
   const e = await describeHttpError(res);
   if (e.status === 400) notify("error", `Invalid parameter${e.param ? ` “${e.param}”` : ""} (HTTP 400):`, e.message);
-  else if (e.status === 401 || e.status === 403) notify("error", `Not authorized (HTTP ${e.status}):`, `${e.message}. ${current.key ? "Check the API key." : "Enter an API key."}`);
+  else if (e.status === 401 || e.status === 403) {
+    notify("error", `Not authorized (HTTP ${e.status}):`, `${e.message}. ${current.key ? "Check the API key." : "Enter an API key."}`);
+    revealKeyField();
+  }
   else if (e.status === 429) notify("error", "Too many sessions (HTTP 429):", e.message);
   else notify("error", `The service refused the session (HTTP ${e.status}):`, e.message);
 }

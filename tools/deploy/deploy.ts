@@ -28,16 +28,14 @@ if (listed.status === 0) {
   }
 }
 
-const problems = deployProblems({
-  vars,
-  secrets,
-  r2Buckets: config.r2_buckets.map((b) => b.bucket_name ?? ""),
-  queues: (config.queues.producers ?? []).map((q) => q.queue),
-});
+// wrangler's config types are loose here; name the two shapes we read.
+const buckets = (config.r2_buckets as { bucket_name?: string }[]).map((b) => b.bucket_name ?? "");
+const queues = ((config.queues.producers ?? []) as { queue: string }[]).map((q) => q.queue);
+const problems = deployProblems({ vars, secrets, r2Buckets: buckets, queues });
 
 console.log(`Deploying "${config.name}" — configuration check`);
 console.log(`  realtime ${vars.REALTIME_ENGINE}, batch ${vars.BATCH_ENGINE}, llm ${vars.LLM_ENGINE}, auth ${vars.AUTH_MODE}`);
-console.log(`  R2 bucket ${config.r2_buckets.map((b) => b.bucket_name).join(", ")}; queues ${(config.queues.producers ?? []).map((q) => q.queue).join(", ")} (create them once: see README "Deploying")`);
+console.log(`  R2 bucket ${buckets.join(", ")}; queues ${queues.join(", ")} (create them once: see README "Deploying")`);
 if (secrets === null) {
   console.log("  secrets: could not be listed (not logged in, or the Worker does not exist yet) — run `npx wrangler login`; the first deploy creates the Worker, then set the secrets");
 }

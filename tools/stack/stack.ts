@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { startBridge } from "../bridge/server";
 import { startEmulator } from "../emulator/server";
-import { startRedis } from "./redis";
+import { findFreePort, startRedis } from "./redis";
 
 export interface StackOptions {
   /** Port of the worker (wrangler dev). @default 8787 */
@@ -121,6 +121,8 @@ interface WranglerOptions {
 const WRANGLER_BIN = path.resolve(import.meta.dirname, "../../node_modules/wrangler/bin/wrangler.js");
 
 async function startWrangler(options: WranglerOptions): Promise<{ stop(): Promise<void> }> {
+  // Its own inspector port too: two stacks at once (tests, benchmarks) must not collide on 9229/9230.
+  const inspectorPort = await findFreePort();
   const args = [
     WRANGLER_BIN,
     "dev",
@@ -131,6 +133,8 @@ async function startWrangler(options: WranglerOptions): Promise<{ stop(): Promis
     String(options.port),
     "--persist-to",
     options.persistTo,
+    "--inspector-port",
+    String(inspectorPort),
     "--show-interactive-dev-session=false",
     "--log-level",
     options.verbose ? "info" : "warn",
