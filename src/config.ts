@@ -114,7 +114,7 @@ export interface ServiceConfig {
     slotLeaseSeconds: number;
   };
   limits: {
-    /** WebSocket messages per second per session (a burst of twice this is allowed). @default 200 */
+    /** WebSocket messages per second per session (a burst of twice this is allowed). @default 1000 */
     maxMessagesPerSecond: number;
     /** Largest JSON request body. @default 65536 */
     maxRequestBodyBytes: number;
@@ -196,7 +196,7 @@ export function readConfig(env: AppEnv): ServiceConfig {
       slotLeaseSeconds: 120,
     },
     limits: {
-      maxMessagesPerSecond: int(env.MAX_MESSAGES_PER_SECOND, 200, 1),
+      maxMessagesPerSecond: int(env.MAX_MESSAGES_PER_SECOND, 1000, 1),
       maxRequestBodyBytes: int(env.MAX_REQUEST_BODY_BYTES, 65536, 1024),
     },
   };

@@ -7,6 +7,8 @@ export const E2E_VARS = {
   CLIENT_GONE_GRACE_SECONDS: "2",
   IDLE_TIMEOUT_SECONDS: "20",
   DEV_FAULTS: "enabled",
+  // The recording tests send thousands of tiny frames a second on purpose; the limit itself is tested in auth.test.ts.
+  MAX_MESSAGES_PER_SECOND: "1000000",
 };
 
 export default async function setup(project: TestProject) {
