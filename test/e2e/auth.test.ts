@@ -10,10 +10,11 @@ import { findFreePort } from "../../tools/stack/redis";
 import { startStack, type Stack } from "../../tools/stack/stack";
 import { eventually, getJson } from "../helpers/http";
 import { connect, type Client } from "../helpers/ws-client";
+import { streamUrl } from "../helpers/e2e";
 
 const run = promisify(execFile);
 let stack: Stack;
-const wsUrl = (query = "") => `${stack.wsUrl}/v1/audio/transcriptions/stream${query ? `?${query}` : ""}`;
+const wsUrl = (query = "") => streamUrl(stack.wsUrl, query);
 const bearer = (key: string) => ({ Authorization: `Bearer ${key}` });
 
 async function keys(...args: string[]): Promise<string> {

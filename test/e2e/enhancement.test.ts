@@ -7,9 +7,8 @@ import { describe, expect, inject, it } from "vitest";
 import { conversation, pcmBytes } from "../../tools/fixtures/synth";
 import { eventually, getJson } from "../helpers/http";
 import { connect, sendInFrames } from "../helpers/ws-client";
+import { service, wsUrl } from "../helpers/e2e";
 
-const service = () => inject("serviceUrl");
-const wsUrl = (query = "") => `${service().replace("http", "ws")}/v1/audio/transcriptions/stream${query ? `?${query}` : ""}`;
 const speech = () => pcmBytes(conversation({ turns: [{ f0: 110, seconds: 1.2 }, { f0: 220, seconds: 1.2 }], gapSeconds: 0.6 }));
 
 interface JobView {

@@ -9,9 +9,10 @@ import { findFreePort } from "../../tools/stack/redis";
 import { startStack, type Stack } from "../../tools/stack/stack";
 import { eventually, getJson, sha256, wavData } from "../helpers/http";
 import { connect, sendInFrames } from "../helpers/ws-client";
+import { streamUrl } from "../helpers/e2e";
 
 let stack: Stack;
-const wsUrl = (query = "") => `${stack.wsUrl}/v1/audio/transcriptions/stream${query ? `?${query}` : ""}`;
+const wsUrl = (query = "") => streamUrl(stack.wsUrl, query);
 
 beforeAll(async () => {
   const emulatorPort = await findFreePort();

@@ -2,20 +2,14 @@
  * The batch enhancement pipeline through the real stack: stream → end → poll
  * until completed, uploads, and engines failing.
  */
-import { afterEach, describe, expect, inject, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { conversation, pcmBytes, toWav } from "../../tools/fixtures/synth";
 import { EMULATOR_SCRIPT } from "../../tools/emulator/script";
 import { eventually, getJson } from "../helpers/http";
 import { connect, sendInFrames } from "../helpers/ws-client";
+import { service, wsUrl, emulator, resetEmulatorAfterEach } from "../helpers/e2e";
 
-const service = () => inject("serviceUrl");
-const wsUrl = (query = "") => `${service().replace("http", "ws")}/v1/audio/transcriptions/stream${query ? `?${query}` : ""}`;
-const emulator = (path: string, body?: unknown) =>
-  fetch(`${inject("emulatorUrl")}${path}`, { method: "POST", body: body === undefined ? undefined : JSON.stringify(body) });
-
-afterEach(async () => {
-  await emulator("/__emulator/reset");
-});
+resetEmulatorAfterEach();
 
 /** Six turns, two voices (110 Hz and 220 Hz) taking turns: script lines 0–5. */
 const turns = [1.6, 1.4, 1.8, 1.5, 1.7, 1.6].map((seconds, i) => ({ f0: i % 2 === 0 ? 110 : 220, seconds }));

@@ -3,19 +3,13 @@
  * what the WAV holds, byte for byte, whatever happens to the engine or client.
  */
 import { randomBytes } from "node:crypto";
-import { afterEach, describe, expect, inject, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { encodeAlaw, encodeMulaw } from "../../src/audio/g711";
 import { eventually, getJson, sha256, wavData } from "../helpers/http";
 import { connect, sendInFrames } from "../helpers/ws-client";
+import { service, wsUrl, emulator, resetEmulatorAfterEach } from "../helpers/e2e";
 
-const service = () => inject("serviceUrl");
-const wsUrl = (query = "") => `${service().replace("http", "ws")}/v1/audio/transcriptions/stream${query ? `?${query}` : ""}`;
-const emulator = (path: string, body?: unknown) =>
-  fetch(`${inject("emulatorUrl")}${path}`, { method: "POST", body: body === undefined ? undefined : JSON.stringify(body) });
-
-afterEach(async () => {
-  await emulator("/__emulator/reset");
-});
+resetEmulatorAfterEach();
 
 /** Random s16 audio: any reordering, loss or duplication changes the hash. */
 const noise = (seconds: number) => new Uint8Array(randomBytes(Math.round(seconds * 16000) * 2));

@@ -2,21 +2,15 @@
  * The real-time relay against the real local stack: wrangler dev, the session
  * object, the emulator over its WebSocket protocol, redis behind the bridge.
  */
-import { afterEach, describe, expect, inject, it } from "vitest";
+import { describe, expect, inject, it } from "vitest";
 import { conversation, conversationTimeline, pcmBytes, silence } from "../../tools/fixtures/synth";
 import { EMULATOR_SCRIPT } from "../../tools/emulator/script";
 import type { ServerMessage } from "../../src/protocol/messages";
 import { connect, sendInFrames } from "../helpers/ws-client";
 import { sha256 } from "../helpers/http";
+import { service, wsUrl, emulator, resetEmulatorAfterEach } from "../helpers/e2e";
 
-const service = () => inject("serviceUrl");
-const wsUrl = (query = "") => `${service().replace("http", "ws")}/v1/audio/transcriptions/stream${query ? `?${query}` : ""}`;
-const emulator = (path: string, body?: unknown) =>
-  fetch(`${inject("emulatorUrl")}${path}`, { method: "POST", body: body === undefined ? undefined : JSON.stringify(body) });
-
-afterEach(async () => {
-  await emulator("/__emulator/reset");
-});
+resetEmulatorAfterEach();
 
 const num = (v: unknown) => typeof v === "number" && Number.isFinite(v) && v >= 0;
 
