@@ -65,6 +65,8 @@ export class Recorder {
   /** The background part upload in flight, if any: one at a time keeps memory bounded. */
   #uploading: Promise<void> | null = null;
   #uploadError: Error | null = null;
+  /** Bytes in the spool table: a copy of rec_meta.spooled, so the per-frame path never queries SQLite. */
+  #spooled: number;
 
   constructor(storage: DurableObjectStorage, bucket: R2Bucket, options: RecorderOptions) {
     this.#storage = storage;
@@ -78,11 +80,12 @@ export class Recorder {
       `CREATE TABLE IF NOT EXISTS rec_meta (id INTEGER PRIMARY KEY CHECK (id = 1), spooled INTEGER NOT NULL, upload_id TEXT, finished INTEGER NOT NULL)`,
     );
     this.#sql.exec(`INSERT OR IGNORE INTO rec_meta (id, spooled, upload_id, finished) VALUES (1, 0, NULL, 0)`);
+    this.#spooled = this.#meta().spooled;
   }
 
   /** PCM bytes recorded so far, including what is still in the memory buffer. */
   get recordedBytes(): number {
-    return this.#meta().spooled + this.#bufferBytes;
+    return this.#spooled + this.#bufferBytes;
   }
 
   get finished(): boolean {
@@ -112,11 +115,12 @@ export class Recorder {
     const chunk = this.#buffer.length === 1 ? this.#buffer[0]! : concat(this.#buffer, this.#bufferBytes);
     this.#buffer = [];
     this.#bufferBytes = 0;
+    const spooled = this.#spooled;
     this.#storage.transactionSync(() => {
-      const { spooled } = this.#meta();
       this.#sql.exec(`INSERT INTO rec_spool (offset, data) VALUES (?, ?)`, spooled, chunk);
       this.#sql.exec(`UPDATE rec_meta SET spooled = ? WHERE id = 1`, spooled + chunk.byteLength);
     });
+    this.#spooled = spooled + chunk.byteLength;
     this.#pumpUploads();
   }
 

@@ -225,4 +225,22 @@ describe("real-time relay (e2e)", () => {
     const wav = new Uint8Array(await (await fetch(`${service()}/v1/audio/transcriptions/stream/${begin.session_id}/audio`)).arrayBuffer());
     expect(sha256(wav.subarray(44))).toBe(sha256(pcm));
   });
+
+  it("keeps one engine link for a session longer than the engine connect timeout (no spurious reconnects)", async () => {
+    const client = await connect(wsUrl());
+    const begin = await client.next("session.begin");
+    const second = new Uint8Array(32000);
+    // 12 s at real time: past the adapter's 10 s connect timeout, which must not end an open link.
+    for (let i = 0; i < 12; i++) {
+      await client.send(second);
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    await client.sendJson({ type: "end" });
+    await client.next("session.end");
+    expect(client.messages.filter((m) => m.type === "warning" || m.type === "error")).toEqual([]);
+    const stats = (await (await fetch(`${inject("emulatorUrl")}/__emulator/stats`)).json()) as {
+      sessions: Record<string, { connections: number; bytesReceived: number }>;
+    };
+    expect(stats.sessions[begin.session_id]).toMatchObject({ connections: 1, bytesReceived: 12 * 32000 });
+  });
 });

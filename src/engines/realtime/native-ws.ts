@@ -123,15 +123,18 @@ class NativeSession implements RealtimeSession {
     const headers: Record<string, string> = { Upgrade: "websocket" };
     if (this.#engine.apiKey) headers.Authorization = `Bearer ${this.#engine.apiKey}`;
 
+    // Aborted only if the upgrade itself takes too long: a signal still armed
+    // after the upgrade would tear down the open socket when it fires.
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(new Error(`no answer within ${this.#engine.connectTimeoutMs} ms`)), this.#engine.connectTimeoutMs);
     let response: Response;
     try {
-      response = await fetch(url.toString(), {
-        headers,
-        signal: AbortSignal.timeout(this.#engine.connectTimeoutMs),
-      });
+      response = await fetch(url.toString(), { headers, signal: abort.signal });
     } catch (err) {
       this.#fail("connect", `engine unreachable: ${describe(err)}`);
       return;
+    } finally {
+      clearTimeout(timer);
     }
     const socket = response.webSocket;
     if (!socket) {
