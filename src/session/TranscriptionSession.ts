@@ -24,11 +24,11 @@ import type { SessionConfig } from "../protocol/params";
 import { Recorder } from "../recorder/recorder";
 import { newJobId } from "../store/ids";
 import { r2Keys } from "../store/keys";
-import type { EndReason, JobRecord } from "../store/records";
+import type { EndReason } from "../store/records";
 import { createRedis } from "../store/redis";
 import { AuthStore } from "../store/auth";
-import { Store } from "../store/store";
 import { SessionState, type SessionMeta } from "./state";
+import { syncToStore } from "./store-sync";
 
 /** Headers the gateway uses to hand a validated session to its object. */
 export const SESSION_HEADERS = {
@@ -572,91 +572,29 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
   }
 
   async #runStoreSync(): Promise<void> {
-    const meta = this.#state.meta;
     try {
-      const store = new Store(
-        createRedis(this.env, { timeoutMs: STORE_TIMEOUT_MS, retries: 0 }),
-        this.#config.store.recordTtlSeconds,
-      );
-      const pending = meta.pendingRecord;
-      const wantsJob = meta.phase === "ended" && meta.jobId !== null && this.#recorderFinished();
-      if (wantsJob && !meta.jobRecorded) {
-        await store.createJob(this.#jobRecord(meta), pending ?? {});
-        this.#state.update({ jobRecorded: true, pendingRecord: this.#unchanged(pending) });
-      } else if (pending) {
-        await store.putSession(meta.sessionId, pending);
-        this.#state.update({ pendingRecord: this.#unchanged(pending) });
-      }
-      if (wantsJob && !this.#state.meta.jobQueued) {
-        const job = this.#jobRecord(this.#state.meta);
-        if (this.#state.meta.queueSendFailuresToInject > 0) {
-          this.#state.update({ queueSendFailuresToInject: this.#state.meta.queueSendFailuresToInject - 1 });
-          throw new Error("queue send failed (injected by x-dev-faults)");
-        }
-        await this.env.ENHANCEMENT_QUEUE.send({
-          job_id: job.id,
-          audio_key: job.audio_key,
-          source_session_id: job.source_session_id,
-          parameters: job.parameters,
-        });
-        this.#state.update({ jobQueued: true });
-        log("info", "job.queued", { session_id: meta.sessionId, job_id: job.id });
-      }
-      if (this.#state.meta.phase === "ended" && this.#state.meta.holdsSlot && !this.#state.meta.slotReleased) {
-        await new AuthStore(createRedis(this.env, { timeoutMs: STORE_TIMEOUT_MS, retries: 0 })).releaseSlot(
-          meta.owner,
-          meta.sessionId,
-        );
-        this.#state.update({ slotReleased: true });
-      }
+      await syncToStore(this.#state, this.env, {
+        ttlSeconds: this.#config.store.recordTtlSeconds,
+        timeoutMs: STORE_TIMEOUT_MS,
+        recordingComplete: this.#recorderFinished(),
+      });
       this.#state.update({ storeAttempts: 0, storeRetryAt: null });
     } catch (err) {
       const attempts = this.#state.meta.storeAttempts + 1;
       const delay = Math.min(MAX_STORE_BACKOFF_MS, 1000 * 2 ** (attempts - 1));
       this.#state.update({ storeAttempts: attempts, storeRetryAt: Date.now() + delay });
-      log("warn", "store.sync_failed", { session_id: meta.sessionId, attempts, retry_in_ms: delay, message: errorMessage(err) });
+      log("warn", "store.sync_failed", {
+        session_id: this.#state.meta.sessionId,
+        attempts,
+        retry_in_ms: delay,
+        message: errorMessage(err),
+      });
       await this.#scheduleAlarm();
     }
   }
 
-  /** Fields queued while a write was in flight stay pending; the written ones are done. */
-  #unchanged(written: SessionMeta["pendingRecord"]): SessionMeta["pendingRecord"] {
-    const now = this.#state.meta.pendingRecord;
-    if (!now || !written || now === written) return null;
-    const rest = Object.fromEntries(
-      Object.entries(now).filter(([k, v]) => JSON.stringify((written as Record<string, unknown>)[k]) !== JSON.stringify(v)),
-    );
-    return Object.keys(rest).length > 0 ? rest : null;
-  }
-
   #recorderFinished(): boolean {
     return this.#recorder?.finished ?? false;
-  }
-
-  #jobRecord(meta: SessionMeta): JobRecord {
-    return {
-      id: meta.jobId!,
-      owner: meta.owner,
-      status: "pending",
-      created_at: new Date(meta.endedAt ?? meta.createdAt).toISOString(),
-      started_at: null,
-      completed_at: null,
-      source: "session",
-      source_session_id: meta.sessionId,
-      parameters: {
-        speaker_detection: "diarize",
-        word_timestamps: true,
-        llm_cleanup: meta.config.enhance_llm_cleanup,
-        emotions: meta.config.enhance_emotions,
-        num_speakers: meta.config.num_speakers,
-        language: meta.config.language,
-      },
-      audio_key: r2Keys.recording(meta.sessionId),
-      stage: null,
-      error: null,
-      deliveries: 0,
-      result_key: null,
-    };
   }
 
   /* ---------------------------------------------------------------- */
