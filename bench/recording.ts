@@ -4,16 +4,20 @@
  */
 import { closeSocket, endSession, openService, streamFast } from "./session";
 import { rssKb } from "./sys";
-import { waitFor, type ArrivalTracker } from "./tracker";
+import { sleep, waitFor, type ArrivalTracker } from "./tracker";
+
 
 export interface FastSessionResult {
   audioSeconds: number;
   frameBytes: number;
+  pauseBeforeEndMs: number;
   frames: number;
-  /** First send → last frame written to the kernel. */
+  /** First send (after the probe frame reached the engine) → last frame written to the kernel. */
   clientWrittenS: number;
   /** First send → the engine (emulator) has received every byte. */
   engineReceivedS: number;
+  /** When the engine had the last byte, relative to sending `end` (negative: before). */
+  engineAllAfterEndMs: number;
   /** Engine bytes received vs sent (re-sends after a reconnect make it larger). */
   engineBytes: number;
   /** Frames the engine never received (in full). */
@@ -21,7 +25,7 @@ export interface FastSessionResult {
   /** Times the engine's input jumped back (re-send after an engine link reconnect). */
   engineReconnects: number;
   bytesSent: number;
-  /** `end` sent → session.end received. */
+  /** `end` (sent as soon as the last frame was written) → session.end received. */
   endToSessionEndMs: number;
   gotSessionEnd: boolean;
   totalDuration: number | null;
@@ -45,8 +49,8 @@ export async function fastSession(opts: {
   query?: string;
   watchPids?: number[];
   endTimeoutMs?: number;
-  /** How long to wait for the engine to have every byte. */
-  engineTimeoutMs?: number;
+  /** Wait this long after the last write before sending `end`. @default 0 */
+  pauseBeforeEndMs?: number;
 }): Promise<FastSessionResult & { sessionId: string; endMessage: Record<string, unknown> | null }> {
   const pids = opts.watchPids ?? [];
   const peak = pids.map((p) => rssKb(p));
@@ -54,11 +58,25 @@ export async function fastSession(opts: {
   try {
     const sock = await openService(opts.wsBase, opts.query ?? "");
     const track = opts.tracker.stream(sock.key, opts.pcm, 0, opts.pcm.byteLength, opts.frameBytes);
-    const { firstSendMs, writtenMs, frames } = await streamFast(sock, opts.pcm, opts.frameBytes);
-    const complete = await waitFor(() => track.framesArrived >= track.arrival.length, opts.engineTimeoutMs ?? 120_000, 5);
-    let engineDone = NaN;
-    if (complete) for (const t of track.arrival) engineDone = Number.isNaN(engineDone) ? t : Math.max(engineDone, t);
+    // The first frame alone, until the engine has it: streaming flat out into a
+    // link that is still connecting overflows its queue (and ends live text).
+    const probe = opts.pcm.subarray(0, opts.frameBytes);
+    await new Promise<void>((resolve, reject) => sock.ws.send(probe, (err) => (err ? reject(err) : resolve())));
+    await waitFor(() => track.framesArrived >= 1, 30_000, 5);
+    const rest = await streamFast(sock, opts.pcm.subarray(probe.byteLength), opts.frameBytes);
+    const firstSendMs = rest.firstSendMs;
+    const writtenMs = rest.writtenMs;
+    const frames = rest.frames + 1;
+    // `end` right after the last frame is written, as a client streaming a file would (or after a pause).
+    if (opts.pauseBeforeEndMs) await sleep(opts.pauseBeforeEndMs);
+    const endSentMs = performance.now();
     const { end, ms } = await endSession(sock, opts.endTimeoutMs ?? 120_000);
+    // The service relays all audio before it ends the engine link, so by now the
+    // engine has everything it will get; allow a little slack for the emulator.
+    const deadline = performance.now() + 5000;
+    while (track.framesArrived < track.arrival.length && performance.now() < deadline) await sleep(5);
+    let engineDone = NaN;
+    for (const t of track.arrival) if (!Number.isNaN(t)) engineDone = Number.isNaN(engineDone) ? t : Math.max(engineDone, t);
     await closeSocket(sock);
     opts.tracker.untrack(sock.key);
     let bytesRecorded: number | null = null;
@@ -77,10 +95,12 @@ export async function fastSession(opts: {
       sessionId: sock.key,
       endMessage: end,
       audioSeconds: opts.pcm.byteLength / 32000,
+      pauseBeforeEndMs: opts.pauseBeforeEndMs ?? 0,
       frameBytes: opts.frameBytes,
       frames,
       clientWrittenS: (writtenMs - firstSendMs) / 1000,
       engineReceivedS: (engineDone - firstSendMs) / 1000,
+      engineAllAfterEndMs: engineDone - endSentMs,
       engineBytes: track.bytes,
       engineFramesMissing: track.arrival.length - track.framesArrived,
       engineReconnects: track.jumps,

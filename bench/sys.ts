@@ -158,6 +158,24 @@ export function rssKb(pid: number): number {
   }
 }
 
+/** VmRSS split into anonymous memory (heaps), file-backed pages (mapped files) and shared memory, in kB. */
+export interface MemKb {
+  rss: number;
+  anon: number;
+  file: number;
+  shmem: number;
+}
+
+export function memKb(pid: number): MemKb {
+  try {
+    const text = readFileSync(`/proc/${pid}/status`, "utf8");
+    const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(text)?.[1] ?? NaN);
+    return { rss: field("VmRSS"), anon: field("RssAnon"), file: field("RssFile"), shmem: field("RssShmem") };
+  } catch {
+    return { rss: NaN, anon: NaN, file: NaN, shmem: NaN };
+  }
+}
+
 export function cpuTicks(pid: number): number {
   return readStat(pid)?.ticks ?? NaN;
 }

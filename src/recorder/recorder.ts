@@ -46,6 +46,8 @@ const BYTES_PER_MS = 32; // 16 kHz × 2 bytes
 /** SQLite rows in a Durable Object are capped at 2 MB; stay well clear. */
 const MAX_ROW_BYTES = 1024 * 1024;
 const UPLOAD_ATTEMPTS = 5;
+/** Parts uploaded at once, in the background and at the end. */
+const UPLOAD_CONCURRENCY = 3;
 
 interface RecorderMeta {
   spooled: number;
@@ -62,8 +64,11 @@ export class Recorder {
   #bufferBytes = 0;
   #bufferLimit: number;
   #spoolTimer: ReturnType<typeof setTimeout> | null = null;
-  /** The background part upload in flight, if any: one at a time keeps memory bounded. */
-  #uploading: Promise<void> | null = null;
+  /** Part uploads in flight, by part number: at most UPLOAD_CONCURRENCY × partBytes in memory. */
+  #inFlight = new Map<number, Promise<void>>();
+  /** The next full part the background pump may claim (parts ≥ 2; part 1 goes last). */
+  #nextToClaim: number | null = null;
+  #upload: Promise<R2MultipartUpload> | null = null;
   #uploadError: Error | null = null;
   /** Bytes in the spool table: a copy of rec_meta.spooled, so the per-frame path never queries SQLite. */
   #spooled: number;
@@ -134,7 +139,7 @@ export class Recorder {
     const meta = this.#meta();
     const summary = this.#summary(meta.spooled);
     if (meta.finished === 1) return summary;
-    while (this.#uploading) await this.#uploading;
+    await Promise.allSettled([...this.#inFlight.values()]);
 
     const P = this.#options.partBytes;
     if (meta.uploadId === null) {
@@ -145,17 +150,28 @@ export class Recorder {
       await withRetries(() => this.#bucket.put(this.#options.key, body, this.#putOptions(meta.spooled)), this.#options.onRetry);
     } else {
       const upload = this.#bucket.resumeMultipartUpload(this.#options.key, meta.uploadId);
-      // Full parts the background pump did not get to (for example after a restart).
-      for (let part = this.#nextPart(); partEnd(part, P) <= meta.spooled; part = this.#nextPart()) {
-        await this.#uploadPart(upload, part);
+      // Everything still owed, side by side: full parts the pump did not get to
+      // (a fast client, a failed upload, a restart), the short last part, and
+      // part 1, whose header only now knows the length.
+      const done = new Set(this.#uploadedParts());
+      const jobs: (() => Promise<void>)[] = [];
+      let part = 2;
+      for (; partEnd(part, P) <= meta.spooled; part++) {
+        const n = part;
+        if (!done.has(n)) jobs.push(() => this.#uploadPart(upload, n));
       }
-      const lastPart = this.#nextPart();
-      if (partStart(lastPart, P) < meta.spooled) await this.#uploadPart(upload, lastPart, meta.spooled);
-      const first = new Uint8Array(P);
-      first.set(wavHeader({ dataBytes: meta.spooled }), 0);
-      first.set(this.#readPcm(0, P - WAV_HEADER_BYTES), WAV_HEADER_BYTES);
-      const etag1 = await withRetries(async () => (await upload.uploadPart(1, first)).etag, this.#options.onRetry);
-      this.#sql.exec(`INSERT OR REPLACE INTO rec_parts (part, etag) VALUES (1, ?)`, etag1);
+      if (partStart(part, P) < meta.spooled && !done.has(part)) {
+        const last = part;
+        jobs.push(() => this.#uploadPart(upload, last, meta.spooled));
+      }
+      jobs.push(async () => {
+        const first = new Uint8Array(P);
+        first.set(wavHeader({ dataBytes: meta.spooled }), 0);
+        first.set(this.#readPcm(0, P - WAV_HEADER_BYTES), WAV_HEADER_BYTES);
+        const etag = await withRetries(async () => (await upload.uploadPart(1, first)).etag, this.#options.onRetry);
+        this.#sql.exec(`INSERT OR REPLACE INTO rec_parts (part, etag) VALUES (1, ?)`, etag);
+      });
+      await runLimited(jobs, UPLOAD_CONCURRENCY);
       const parts = this.#sql
         .exec<{ part: number; etag: string }>(`SELECT part, etag FROM rec_parts ORDER BY part`)
         .toArray()
@@ -201,6 +217,7 @@ export class Recorder {
     if (uploadId === null || finished === 1) return;
     await this.#bucket.resumeMultipartUpload(this.#options.key, uploadId).abort();
     this.#sql.exec(`UPDATE rec_meta SET upload_id = NULL WHERE id = 1`);
+    this.#upload = null;
   }
 
   /** The last part-upload error, if the background pump gave up on one. */
@@ -213,7 +230,7 @@ export class Recorder {
       key: this.#options.key,
       dataBytes,
       durationSeconds: dataBytes / (BYTES_PER_MS * 1000),
-      parts: Math.max(1, this.#nextPart() - 1),
+      parts: Math.max(1, this.#uploadedParts().length),
     };
   }
 
@@ -233,46 +250,56 @@ export class Recorder {
     return { spooled: row.spooled, uploadId: row.upload_id, finished: row.finished };
   }
 
-  #nextPart(): number {
-    const row = this.#sql.exec<{ last: number | null }>(`SELECT MAX(part) AS last FROM rec_parts WHERE part > 1`).one();
-    return (row.last ?? 1) + 1;
+  #uploadedParts(): number[] {
+    return this.#sql.exec<{ part: number }>(`SELECT part FROM rec_parts ORDER BY part`).toArray().map((r) => r.part);
   }
 
-  /** Upload every full part that is spooled, one at a time, in the background. */
+  /** Upload full parts as soon as they are spooled, a few at a time, in the background. */
   #pumpUploads(): void {
-    if (this.#uploading || this.#uploadError) return;
+    if (this.#uploadError) return;
     const P = this.#options.partBytes;
-    const { spooled, finished } = this.#meta();
-    if (finished === 1 || partEnd(this.#nextPart(), P) > spooled) return;
-    this.#uploading = (async () => {
-      try {
-        const upload = await this.#multipartUpload();
-        for (let part = this.#nextPart(); partEnd(part, P) <= this.#meta().spooled; part = this.#nextPart()) {
-          await this.#uploadPart(upload, part);
+    if (this.#nextToClaim === null) {
+      const uploaded = this.#uploadedParts().filter((p) => p > 1);
+      this.#nextToClaim = (uploaded.at(-1) ?? 1) + 1;
+    }
+    while (this.#inFlight.size < UPLOAD_CONCURRENCY && partEnd(this.#nextToClaim, P) <= this.#spooled) {
+      const part = this.#nextToClaim++;
+      const task = (async () => {
+        try {
+          await this.#uploadPart(await this.#multipartUpload(), part);
+        } catch (err) {
+          // finish() uploads whatever is missing from SQLite state; the relay path never waits on this.
+          this.#uploadError = err instanceof Error ? err : new Error(String(err));
+        } finally {
+          this.#inFlight.delete(part);
+          this.#pumpUploads();
         }
-      } catch (err) {
-        // finish() retries from SQLite state; the relay path never waits on this.
-        this.#uploadError = err instanceof Error ? err : new Error(String(err));
-      } finally {
-        this.#uploading = null;
-      }
-    })();
+      })();
+      this.#inFlight.set(part, task);
+    }
   }
 
-  async #multipartUpload(): Promise<R2MultipartUpload> {
-    const { uploadId } = this.#meta();
-    if (uploadId !== null) return this.#bucket.resumeMultipartUpload(this.#options.key, uploadId);
-    const upload = await withRetries(
-      () =>
-        this.#bucket.createMultipartUpload(this.#options.key, {
-          httpMetadata: { contentType: "audio/wav" },
-          // Duration is unknown until the end and R2 cannot change metadata on completion.
-          customMetadata: this.#options.metadata,
-        }),
-      this.#options.onRetry,
-    );
-    this.#sql.exec(`UPDATE rec_meta SET upload_id = ? WHERE id = 1`, upload.uploadId);
-    return upload;
+  /** The multipart upload, created once (concurrent parts share the same promise). */
+  #multipartUpload(): Promise<R2MultipartUpload> {
+    this.#upload ??= (async () => {
+      const { uploadId } = this.#meta();
+      if (uploadId !== null) return this.#bucket.resumeMultipartUpload(this.#options.key, uploadId);
+      const upload = await withRetries(
+        () =>
+          this.#bucket.createMultipartUpload(this.#options.key, {
+            httpMetadata: { contentType: "audio/wav" },
+            // Duration is unknown until the end and R2 cannot change metadata on completion.
+            customMetadata: this.#options.metadata,
+          }),
+        this.#options.onRetry,
+      );
+      this.#sql.exec(`UPDATE rec_meta SET upload_id = ? WHERE id = 1`, upload.uploadId);
+      return upload;
+    })().catch((err: unknown) => {
+      this.#upload = null;
+      throw err;
+    });
+    return this.#upload;
   }
 
   /** Upload part `part` (n ≥ 2), ending at `end` for the last part, then free its spool rows. */
@@ -284,13 +311,9 @@ export class Recorder {
     const etag = await withRetries(async () => (await upload.uploadPart(part, bytes)).etag, this.#options.onRetry);
     this.#storage.transactionSync(() => {
       this.#sql.exec(`INSERT OR REPLACE INTO rec_parts (part, etag) VALUES (?, ?)`, part, etag);
-      // Rows that lie wholly inside uploaded parts ≥ 2 are no longer needed;
-      // part 1's PCM stays until the end because part 1 goes up last.
-      this.#sql.exec(
-        `DELETE FROM rec_spool WHERE offset >= ? AND offset + length(data) <= ?`,
-        P - WAV_HEADER_BYTES,
-        stop,
-      );
+      // Rows wholly inside this part are no longer needed (rows that straddle
+      // two parts go at the end). Part 1's PCM stays: part 1 goes up last.
+      this.#sql.exec(`DELETE FROM rec_spool WHERE offset >= ? AND offset + length(data) <= ?`, Math.max(start, P - WAV_HEADER_BYTES), stop);
     });
   }
 
@@ -342,4 +365,18 @@ async function withRetries<T>(fn: () => Promise<T>, onRetry?: (message: string) 
       delay *= 2;
     }
   }
+}
+
+/** Run async jobs with at most `limit` at once; rejects with the first failure after all settle. */
+async function runLimited(jobs: (() => Promise<void>)[], limit: number): Promise<void> {
+  let next = 0;
+  const errors: unknown[] = [];
+  const worker = async () => {
+    while (next < jobs.length) {
+      const job = jobs[next++]!;
+      await job().catch((err: unknown) => errors.push(err));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, jobs.length) }, worker));
+  if (errors.length > 0) throw errors[0];
 }
