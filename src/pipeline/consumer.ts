@@ -29,7 +29,10 @@ export async function handleQueueBatch(batch: MessageBatch<JobMessage>, env: App
       continue;
     }
     try {
-      await runJob(env, store, message.body, message.attempts);
+      const outcome = await runJob(env, store, message.body, message.attempts);
+      // A permanent failure is recorded on the job; the message still goes to
+      // the dead-letter queue, where failed jobs are kept for inspection.
+      if (outcome === "failed") await env.ENHANCEMENT_DLQ.send(message.body);
       message.ack();
     } catch (err) {
       // Transient: back off, then let the queue redeliver (and dead-letter after max_retries).
@@ -40,11 +43,20 @@ export async function handleQueueBatch(batch: MessageBatch<JobMessage>, env: App
   }
 }
 
-/** A message that exhausted its retries: the job is failed, with the last error kept. */
+/**
+ * A message in the dead-letter queue: retries exhausted (the job is failed
+ * with the last error kept) or a permanent failure already recorded.
+ */
 async function recordDeadLetter(store: Store, jobId: string): Promise<void> {
   const job = await store.getJob(jobId);
-  if (!job || job.status === "completed" || job.status === "failed") return;
+  if (!job) return;
+  const deadLettered = { dead_lettered_at: new Date().toISOString() };
+  if (job.status === "completed" || job.status === "failed") {
+    await store.updateJob(jobId, deadLettered);
+    return;
+  }
   await store.updateJob(jobId, {
+    ...deadLettered,
     status: "failed",
     completed_at: new Date().toISOString(),
     error: {

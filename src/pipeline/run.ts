@@ -51,8 +51,11 @@ export function enginesFor(env: AppEnv): JobEngines {
   };
 }
 
-export async function runJob(env: AppEnv, store: Store, message: JobMessage, attempt: number): Promise<void> {
-  await runJobWith(env.RECORDINGS, store, message, attempt, enginesFor(env));
+/** How a delivery ended: the consumer dead-letters permanent failures. Transient failures throw. */
+export type JobOutcome = "completed" | "failed" | "duplicate";
+
+export async function runJob(env: AppEnv, store: Store, message: JobMessage, attempt: number): Promise<JobOutcome> {
+  return runJobWith(env.RECORDINGS, store, message, attempt, enginesFor(env));
 }
 
 /** {@link runJob} with explicit engines. */
@@ -62,14 +65,14 @@ export async function runJobWith(
   message: JobMessage,
   attempt: number,
   engines: JobEngines,
-): Promise<void> {
+): Promise<JobOutcome> {
   const job = await store.getJob(message.job_id);
   // Transient: the record may be written after the message (or Redis may be lagging); the DLQ ends it.
   if (!job) throw new Error(`job ${message.job_id} has no record`);
   await store.countDelivery(job.id);
   if (job.status === "completed" || job.status === "failed") {
     log("info", "job.duplicate_delivery", { job_id: job.id, status: job.status, attempt });
-    return;
+    return "duplicate";
   }
   await store.updateJob(job.id, { status: "processing", started_at: job.started_at ?? new Date().toISOString() });
   log("info", "job.started", { job_id: job.id, attempt, source_session_id: job.source_session_id });
@@ -94,6 +97,7 @@ export async function runJobWith(
     await stages.delete(result.savedStages).catch((err: unknown) => {
       log("warn", "job.stage_cleanup_failed", { job_id: job.id, message: errorMessage(err) });
     });
+    return "completed";
   } catch (err) {
     if (err instanceof PermanentJobError) {
       await store.updateJob(job.id, {
@@ -102,7 +106,7 @@ export async function runJobWith(
         error: { code: err.code, message: err.message },
       });
       log("error", "job.failed", { job_id: job.id, code: err.code, message: err.message });
-      return;
+      return "failed";
     }
     const code = err instanceof EngineError ? "engine_unavailable" : "internal_error";
     await store.updateJob(job.id, { error: { code, message: errorMessage(err) } }).catch(() => undefined);

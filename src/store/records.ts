@@ -67,6 +67,8 @@ export interface JobRecord {
   deliveries: number;
   /** R2 key of the result; set when completed. */
   result_key: string | null;
+  /** When the job's message reached the dead-letter queue (failed jobs only). */
+  dead_lettered_at?: string | null;
 }
 
 /** The queue message: small, ids and keys only; the consumer reads the rest. */

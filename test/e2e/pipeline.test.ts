@@ -115,6 +115,17 @@ describe("enhancement pipeline (e2e)", () => {
     const enhancement = await enhancementOf(begin.session_id);
     expect(enhancement.status).toBe("failed");
     expect(enhancement.error).toMatchObject({ code: "engine_rejected_audio", message: expect.any(String) });
+    // The message ends in the dead-letter queue, whose consumer stamps the job.
+    const jobId = (await getJson<{ enhancement_job_id: string }>(`${service()}/v1/audio/transcriptions/stream/${begin.session_id}`)).body
+      .enhancement_job_id;
+    await eventually(async () => {
+      const raw = await fetch(inject("bridgeUrl"), {
+        method: "POST",
+        headers: { Authorization: `Bearer ${inject("bridgeToken")}` },
+        body: JSON.stringify(["HGET", `job:${jobId}`, "dead_lettered_at"]),
+      });
+      return ((await raw.json()) as { result: string | null }).result;
+    }, 30_000);
   });
 
   it("with the realtime engine refusing connections, the session still records and its enhancement completes", async () => {
