@@ -2,7 +2,7 @@
  * The batch enhancement pipeline through the real stack: stream → end → poll
  * until completed, uploads, and engines failing.
  */
-import { describe, expect, it } from "vitest";
+import { describe, expect, inject, it } from "vitest";
 import { conversation, pcmBytes, toWav } from "../../tools/fixtures/synth";
 import { EMULATOR_SCRIPT } from "../../tools/emulator/script";
 import { eventually, getJson } from "../helpers/http";

@@ -320,7 +320,7 @@ describe("pipeline with Workers AI engines (stand-in env.AI)", () => {
     const ai = new StandInAi(() => {
       throw workersAiError(3010, "Invalid or incomplete input for the model: failed to decode audio");
     });
-    await expect(runJob(workersAiEnv(ai), store, message, 1)).resolves.toBeUndefined();
+    await expect(runJob(workersAiEnv(ai), store, message, 1)).resolves.toBe("failed");
     const job = (await store.getJob(message.job_id))!;
     expect(job).toMatchObject({ status: "failed", stage: "transcribe", result_key: null });
     expect(job.error).toEqual({ code: "engine_rejected_audio", message: expect.stringContaining("3010") });
