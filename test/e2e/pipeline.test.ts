@@ -8,6 +8,7 @@ import { EMULATOR_SCRIPT } from "../../tools/emulator/script";
 import { eventually, getJson } from "../helpers/http";
 import { connect, sendInFrames } from "../helpers/ws-client";
 import { service, wsUrl, emulator, resetEmulatorAfterEach } from "../helpers/e2e";
+import type { EnhancedTranscript } from "../../src/pipeline/result";
 
 resetEmulatorAfterEach();
 
@@ -15,22 +16,8 @@ resetEmulatorAfterEach();
 const turns = [1.6, 1.4, 1.8, 1.5, 1.7, 1.6].map((seconds, i) => ({ f0: i % 2 === 0 ? 110 : 220, seconds }));
 const twoVoices = () => conversation({ turns, gapSeconds: 0.7 });
 
-interface Result {
-  text: string;
-  duration: number;
-  segments: {
-    id: number;
-    start: number;
-    end: number;
-    speaker: string;
-    text: string;
-    raw_text?: string;
-    words: { word: string; start: number; end: number; confidence: number; speaker: string }[];
-    emotion?: { label: string; confidence: number };
-  }[];
-  speakers: { id: string; name: string | null; name_source: string | null }[];
-  enhancements: Record<string, { status: string }>;
-}
+/** The enhanced result, as the pipeline defines it. */
+type Result = EnhancedTranscript;
 
 async function streamSession(query: string) {
   const client = await connect(wsUrl(query));
