@@ -12,7 +12,7 @@ import { MIN_PART_BYTES, readConfig, type AppEnv } from "../config";
 import { errorMessage, log } from "../log";
 import { newJobId } from "../store/ids";
 import { r2Keys } from "../store/keys";
-import type { JobMessage, JobParameters, JobRecord } from "../store/records";
+import { jobMessage, jobParameters, pendingJob } from "../store/records";
 import type { Store } from "../store/store";
 
 export type UploadErrorCode = "invalid_request" | "too_large" | "unsupported_media_type";
@@ -93,34 +93,23 @@ export async function createUploadJob(env: AppEnv, store: Store, request: Upload
     throw err;
   }
 
-  const parameters: JobParameters = {
-    speaker_detection: "diarize",
-    word_timestamps: true,
-    llm_cleanup: options.llm_cleanup ?? false,
-    emotions: options.emotions ?? false,
-    num_speakers: options.num_speakers ?? null,
-    language: options.language || "auto",
-  };
-  const job: JobRecord = {
+  const job = pendingJob({
     id,
     owner: request.owner,
-    status: "pending",
     created_at: new Date().toISOString(),
-    started_at: null,
-    completed_at: null,
     source: "upload",
     source_session_id: null,
-    parameters,
+    parameters: jobParameters({
+      llm_cleanup: options.llm_cleanup ?? false,
+      emotions: options.emotions ?? false,
+      num_speakers: options.num_speakers ?? null,
+      language: options.language || "auto",
+    }),
     audio_key: audioKey,
-    stage: null,
-    error: null,
-    deliveries: 0,
-    result_key: null,
-  };
+  });
   await store.createJob(job);
-  const message: JobMessage = { job_id: id, audio_key: audioKey, source_session_id: null, parameters };
   try {
-    await env.ENHANCEMENT_QUEUE.send(message);
+    await env.ENHANCEMENT_QUEUE.send(jobMessage(job));
   } catch (err) {
     // Without its message the job would stay pending forever: say so on the record.
     await store

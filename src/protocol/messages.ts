@@ -186,11 +186,3 @@ export type EngineEvent =
 /** Rate and format of the audio the service records and sends to engines. */
 export const CANONICAL_SAMPLE_RATE = 16000;
 export const CANONICAL_BYTES_PER_SAMPLE = 2;
-
-export function isServerMessage(value: unknown): value is ServerMessage {
-  return (
-    typeof value === "object" &&
-    value !== null &&
-    typeof (value as { type?: unknown }).type === "string"
-  );
-}

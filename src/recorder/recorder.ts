@@ -69,7 +69,8 @@ export class Recorder {
   /** The next full part the background pump may claim (parts ≥ 2; part 1 goes last). */
   #nextToClaim: number | null = null;
   #upload: Promise<R2MultipartUpload> | null = null;
-  #uploadError: Error | null = null;
+  /** A background upload failed after its retries: the pump stops and finish() uploads what is missing. */
+  #pumpFailed = false;
   /** Bytes in the spool table: a copy of rec_meta.spooled, so the per-frame path never queries SQLite. */
   #spooled: number;
 
@@ -192,7 +193,7 @@ export class Recorder {
    */
   readTail(from: number, maxBytes: number): { start: number; bytes: Uint8Array } {
     this.spool();
-    const end = this.#meta().spooled;
+    const end = this.#spooled;
     let start = Math.max(from, end - maxBytes);
     // Rows of uploaded parts are gone; walk back from the end while rows are contiguous.
     const rows = this.#sql
@@ -218,11 +219,6 @@ export class Recorder {
     await this.#bucket.resumeMultipartUpload(this.#options.key, uploadId).abort();
     this.#sql.exec(`UPDATE rec_meta SET upload_id = NULL WHERE id = 1`);
     this.#upload = null;
-  }
-
-  /** The last part-upload error, if the background pump gave up on one. */
-  get uploadError(): Error | null {
-    return this.#uploadError;
   }
 
   #summary(dataBytes: number): RecordingSummary {
@@ -256,7 +252,7 @@ export class Recorder {
 
   /** Upload full parts as soon as they are spooled, a few at a time, in the background. */
   #pumpUploads(): void {
-    if (this.#uploadError) return;
+    if (this.#pumpFailed) return;
     const P = this.#options.partBytes;
     if (this.#nextToClaim === null) {
       const uploaded = this.#uploadedParts().filter((p) => p > 1);
@@ -267,9 +263,9 @@ export class Recorder {
       const task = (async () => {
         try {
           await this.#uploadPart(await this.#multipartUpload(), part);
-        } catch (err) {
+        } catch {
           // finish() uploads whatever is missing from SQLite state; the relay path never waits on this.
-          this.#uploadError = err instanceof Error ? err : new Error(String(err));
+          this.#pumpFailed = true;
         } finally {
           this.#inFlight.delete(part);
           this.#pumpUploads();

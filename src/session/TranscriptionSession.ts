@@ -15,6 +15,7 @@ import { errorMessage, log } from "../log";
 import {
   CLOSE_CODES,
   ERROR_CODES,
+  WARNING_CODES,
   type EngineEvent,
   type ErrorCode,
   type ServerMessage,
@@ -170,8 +171,9 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
     if (!this.#state.exists) return;
-    this.#lastActivity = Date.now();
-    if (!this.#takeMessageToken()) {
+    const now = Date.now();
+    this.#lastActivity = now;
+    if (!this.#takeMessageToken(now)) {
       // Dropped on purpose: a client this far over its rate is broken or abusive.
       if (!this.#rateLimitReported) {
         this.#rateLimitReported = true;
@@ -187,7 +189,7 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
       return;
     }
     this.#rateLimitReported = false;
-    this.#renewSlotSoon();
+    this.#renewSlotSoon(now);
     if (typeof message === "string") {
       await this.#onControl(ws, message);
       return;
@@ -235,7 +237,7 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
     } else {
       this.#engine?.feed(pcm);
     }
-    this.#lastAudioAt = Date.now();
+    this.#lastAudioAt = this.#lastActivity;
 
     if (recorder.recordedBytes / 32000 >= this.#config.session.maxSessionSeconds) {
       void this.#end("max_duration", {
@@ -340,7 +342,7 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
         onOpen: () => {
           log("info", "engine.open", { session_id: sessionId, engine: engine.name, offset_s: this.#engineOffset });
           if (this.#engineOutage > 0) {
-            this.#send({ type: "warning", code: "engine_recovered", message: "live transcription resumed" });
+            this.#send({ type: "warning", code: WARNING_CODES.engineRecovered, message: "live transcription resumed" });
             log("info", "engine.recovered", { session_id: sessionId, attempts: this.#engineOutage });
           }
           this.#engineOutage = 0;
@@ -375,7 +377,7 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
       const { engine, model } = this.#config.realtime.fallback;
       this.#send({
         type: "warning",
-        code: "engine_fallback",
+        code: WARNING_CODES.engineFallback,
         message: `the realtime engine could not be reached (${failure.message}); using the fallback engine (${engine}, ${model})`,
       });
       log("warn", "engine.fallback", { session_id: sessionId, engine, model });
@@ -387,12 +389,11 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
       if (this.#engineOutage === 1) {
         this.#send({
           type: "warning",
-          code: "engine_reconnecting",
+          code: WARNING_CODES.engineReconnecting,
           message: `the realtime engine link dropped (${failure.message}); reconnecting, audio is still recorded`,
         });
       }
       const delay = Math.min(8000, 250 * 2 ** (this.#engineOutage - 1));
-      this.#recorder?.spool();
       const resumeFrom = this.#resumePoint();
       setTimeout(() => {
         if (this.#state.meta.phase === "active" && this.#engine === null) this.#connectEngine(resumeFrom);
@@ -516,7 +517,7 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
     if (jobId && !this.#state.meta.jobQueued) {
       this.#send({
         type: "warning",
-        code: "enhancement_deferred",
+        code: WARNING_CODES.enhancementDeferred,
         message: "the enhancement job could not be queued yet; it is retried automatically",
       });
     }
@@ -606,7 +607,7 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
     const meta = this.#state.meta;
     const now = Date.now();
     if (meta.phase === "active") {
-      this.#renewSlotSoon();
+      this.#renewSlotSoon(now);
       const sockets = this.ctx.getWebSockets().length;
       if (sockets === 0 && meta.clientGoneAt === null) {
         // Restarted (deploy, eviction) with the client gone: start its grace period now.
@@ -710,9 +711,8 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
   /* Helpers                                                           */
   /* ---------------------------------------------------------------- */
 
-  #takeMessageToken(): boolean {
+  #takeMessageToken(now: number): boolean {
     const rate = this.#config.limits.maxMessagesPerSecond;
-    const now = Date.now();
     if (this.#bucket.at === 0) this.#bucket = { tokens: rate * 2, at: now };
     this.#bucket.tokens = Math.min(rate * 2, this.#bucket.tokens + ((now - this.#bucket.at) / 1000) * rate);
     this.#bucket.at = now;
@@ -722,12 +722,12 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
   }
 
   /** Keep this session's concurrency slot (it lapses by itself if the object dies). */
-  #renewSlotSoon(): void {
+  #renewSlotSoon(now: number): void {
     const meta = this.#state.meta;
     if (!meta.holdsSlot || meta.phase !== "active") return;
     const lease = this.#config.auth.slotLeaseSeconds;
-    if (Date.now() - this.#slotRenewedAt < (lease * 1000) / 4) return;
-    this.#slotRenewedAt = Date.now();
+    if (now - this.#slotRenewedAt < (lease * 1000) / 4) return;
+    this.#slotRenewedAt = now;
     void new AuthStore(createRedis(this.env, { timeoutMs: STORE_TIMEOUT_MS, retries: 0 }))
       .renewSlot(meta.owner, meta.sessionId, lease)
       .catch((err) => log("warn", "slot.renew_failed", { session_id: meta.sessionId, message: errorMessage(err) }));

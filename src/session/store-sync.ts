@@ -11,7 +11,7 @@ import type { AppEnv } from "../config";
 import { log } from "../log";
 import { AuthStore } from "../store/auth";
 import { r2Keys } from "../store/keys";
-import type { JobRecord } from "../store/records";
+import { jobMessage, jobParameters, pendingJob, type JobRecord } from "../store/records";
 import { createRedis } from "../store/redis";
 import { Store } from "../store/store";
 import type { SessionMeta, SessionState } from "./state";
@@ -45,12 +45,7 @@ export async function syncToStore(state: SessionState, env: AppEnv, options: Syn
       state.update({ queueSendFailuresToInject: state.meta.queueSendFailuresToInject - 1 });
       throw new Error("queue send failed (injected by x-dev-faults)");
     }
-    await env.ENHANCEMENT_QUEUE.send({
-      job_id: job.id,
-      audio_key: job.audio_key,
-      source_session_id: job.source_session_id,
-      parameters: job.parameters,
-    });
+    await env.ENHANCEMENT_QUEUE.send(jobMessage(job));
     state.update({ jobQueued: true });
     log("info", "job.queued", { session_id: meta.sessionId, job_id: job.id });
   }
@@ -73,27 +68,18 @@ function stillPending(state: SessionState, written: SessionMeta["pendingRecord"]
 
 /** The session's enhancement job (DESIGN §5): diarized, word-timed, with the requested extras. */
 export function jobRecordFor(meta: SessionMeta): JobRecord {
-  return {
+  return pendingJob({
     id: meta.jobId!,
     owner: meta.owner,
-    status: "pending",
     created_at: new Date(meta.endedAt ?? meta.createdAt).toISOString(),
-    started_at: null,
-    completed_at: null,
     source: "session",
     source_session_id: meta.sessionId,
-    parameters: {
-      speaker_detection: "diarize",
-      word_timestamps: true,
+    parameters: jobParameters({
       llm_cleanup: meta.config.enhance_llm_cleanup,
       emotions: meta.config.enhance_emotions,
       num_speakers: meta.config.num_speakers,
       language: meta.config.language,
-    },
+    }),
     audio_key: r2Keys.recording(meta.sessionId),
-    stage: null,
-    error: null,
-    deliveries: 0,
-    result_key: null,
-  };
+  });
 }

@@ -5,6 +5,7 @@
  */
 import type { Redis } from "@upstash/redis/cloudflare";
 import { hashFromReply } from "./hash";
+import { randomHex, toHex } from "./ids";
 import { redisKeys } from "./keys";
 
 export const SCOPES = ["realtime", "jobs:read", "jobs:write", "admin"] as const;
@@ -28,12 +29,7 @@ export const hasScope = (p: Principal, scope: Scope) => isAdmin(p) || p.scopes.i
 export const canSee = (p: Principal, owner: string | null | undefined) => isAdmin(p) || owner === p.keyId;
 
 export async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-function randomHex(bytes: number): string {
-  return [...crypto.getRandomValues(new Uint8Array(bytes))].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text))));
 }
 
 /**

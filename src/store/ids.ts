@@ -4,12 +4,13 @@
  * a key name.
  */
 
-function randomHex(bytes: number): string {
-  const buf = crypto.getRandomValues(new Uint8Array(bytes));
+export function toHex(bytes: Uint8Array): string {
   let out = "";
-  for (const b of buf) out += b.toString(16).padStart(2, "0");
+  for (const b of bytes) out += b.toString(16).padStart(2, "0");
   return out;
 }
+
+export const randomHex = (bytes: number) => toHex(crypto.getRandomValues(new Uint8Array(bytes)));
 
 export const newSessionId = () => `sess_${randomHex(16)}`;
 export const newJobId = () => `job_${randomHex(16)}`;

@@ -78,3 +78,34 @@ export interface JobMessage {
   source_session_id: string | null;
   parameters: JobParameters;
 }
+
+/** The enhancement choices of a session or an upload, as job parameters. */
+export function jobParameters(options: {
+  llm_cleanup: boolean;
+  emotions: boolean;
+  num_speakers: number | null;
+  language: string;
+}): JobParameters {
+  return { speaker_detection: "diarize", word_timestamps: true, ...options };
+}
+
+/** A job that has not started: pending, no stage, no error, no result. */
+export function pendingJob(
+  fields: Pick<JobRecord, "id" | "owner" | "created_at" | "source" | "source_session_id" | "parameters" | "audio_key">,
+): JobRecord {
+  return {
+    ...fields,
+    status: "pending",
+    started_at: null,
+    completed_at: null,
+    stage: null,
+    error: null,
+    deliveries: 0,
+    result_key: null,
+  };
+}
+
+/** The queue message that announces a job. */
+export function jobMessage(job: JobRecord): JobMessage {
+  return { job_id: job.id, audio_key: job.audio_key, source_session_id: job.source_session_id, parameters: job.parameters };
+}

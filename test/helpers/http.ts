@@ -8,15 +8,7 @@ export async function getJson<T = Record<string, unknown>>(url: string, init?: R
 
 export const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
 
-export async function eventually<T>(fn: () => Promise<T | undefined | null | false>, timeoutMs = 30_000, stepMs = 200): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, stepMs));
-  }
-}
+export { eventually } from "./wait";
 
 /** The data chunk of a canonical 44-byte-header WAV, after checking the header says 16 kHz s16 mono. */
 export function wavData(wav: Uint8Array): { data: Uint8Array; sampleRate: number; dataBytes: number } {

@@ -1,6 +1,7 @@
 /** A Node WebSocket client for the e2e suite and benchmarks. */
 import WebSocket from "ws";
 import type { ServerMessage } from "../../src/protocol/messages";
+import { MessageInbox } from "./wait";
 
 export interface Client {
   ws: WebSocket;
@@ -15,19 +16,15 @@ export interface Client {
 
 export async function connect(url: string, headers: Record<string, string> = {}): Promise<Client> {
   const ws = new WebSocket(url, { headers, perMessageDeflate: false });
-  const messages: ServerMessage[] = [];
-  const times: number[] = [];
-  let wake: (() => void)[] = [];
+  const inbox = new MessageInbox(15_000);
   ws.on("message", (data, isBinary) => {
     if (isBinary) throw new Error("server sent a binary frame");
-    messages.push(JSON.parse(data.toString()) as ServerMessage);
-    times.push(performance.now());
-    for (const w of wake.splice(0)) w();
+    inbox.push(JSON.parse(data.toString()) as ServerMessage);
   });
   const closed = new Promise<{ code: number; reason: string }>((resolve) =>
     ws.on("close", (code, reason) => {
       resolve({ code, reason: reason.toString() });
-      for (const w of wake.splice(0)) w();
+      inbox.close();
     }),
   );
   await new Promise<void>((resolve, reject) => {
@@ -39,34 +36,16 @@ export async function connect(url: string, headers: Record<string, string> = {})
       res.on("end", () => reject(Object.assign(new Error(`HTTP ${res.statusCode}: ${body}`), { status: res.statusCode, body })));
     });
   });
-  const seenByType = new Map<string, number>();
   const send = (data: Uint8Array | string) =>
     new Promise<void>((resolve, reject) => ws.send(data, (err) => (err ? reject(err) : resolve())));
   return {
     ws,
-    messages,
-    times,
+    messages: inbox.messages,
+    times: inbox.times,
     closed,
     send,
     sendJson: (value) => send(JSON.stringify(value)),
-    async next(type, timeoutMs = 15_000) {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const from = seenByType.get(type) ?? 0;
-        const index = messages.findIndex((m, i) => i >= from && m.type === type);
-        if (index >= 0) {
-          seenByType.set(type, index + 1);
-          return messages[index] as never;
-        }
-        if (Date.now() > deadline || ws.readyState === WebSocket.CLOSED) {
-          throw new Error(`no ${type} within ${timeoutMs} ms; got ${messages.map((m) => m.type).join(", ")}`);
-        }
-        await new Promise<void>((resolve) => {
-          wake.push(resolve);
-          setTimeout(resolve, 100);
-        });
-      }
-    },
+    next: (type, timeoutMs) => inbox.next(type, timeoutMs),
   };
 }
 

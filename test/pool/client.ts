@@ -2,6 +2,7 @@
 import { SELF } from "cloudflare:test";
 import { inject } from "vitest";
 import type { ServerMessage } from "../../src/protocol/messages";
+import { MessageInbox, eventually as waitUntil } from "../helpers/wait";
 
 export const BASE = "http://service.test";
 export const STREAM_PATH = "/v1/audio/transcriptions/stream";
@@ -21,40 +22,20 @@ export async function openSession(query = ""): Promise<TestSession> {
   if (res.status !== 101 || !res.webSocket) throw new Error(`upgrade failed: ${res.status} ${await res.text()}`);
   const ws = res.webSocket;
   ws.accept();
-  const messages: ServerMessage[] = [];
-  const waiters: (() => void)[] = [];
-  ws.addEventListener("message", (event) => {
-    messages.push(JSON.parse(event.data as string) as ServerMessage);
-    for (const w of waiters.splice(0)) w();
-  });
+  const inbox = new MessageInbox(10_000);
+  ws.addEventListener("message", (event) => inbox.push(JSON.parse(event.data as string) as ServerMessage));
   const closed = new Promise<{ code: number; reason: string }>((resolve) =>
     ws.addEventListener("close", (event) => {
       resolve({ code: event.code, reason: event.reason });
-      for (const w of waiters.splice(0)) w();
+      inbox.close();
     }),
   );
-  const seenByType = new Map<string, number>();
   return {
     ws,
-    messages,
+    messages: inbox.messages,
     closed,
     sendJson: (value) => ws.send(JSON.stringify(value)),
-    async next(type, timeoutMs = 10_000) {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const from = seenByType.get(type) ?? 0;
-        const index = messages.findIndex((m, i) => i >= from && m.type === type);
-        if (index >= 0) {
-          seenByType.set(type, index + 1);
-          return messages[index] as never;
-        }
-        if (Date.now() > deadline) throw new Error(`no ${type} within ${timeoutMs} ms; got ${messages.map((m) => m.type).join(", ")}`);
-        await new Promise<void>((resolve) => {
-          waiters.push(resolve);
-          setTimeout(resolve, 50);
-        });
-      }
-    },
+    next: (type, timeoutMs) => inbox.next(type, timeoutMs),
   };
 }
 
@@ -71,15 +52,8 @@ export async function getJson<T = Record<string, unknown>>(path: string): Promis
   return { status: res.status, body: (await res.json()) as T };
 }
 
-export async function eventually<T>(fn: () => Promise<T | undefined | null | false>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** Poll `fn` until it returns something truthy (pool default: 15 s, every 100 ms). */
+export const eventually = <T>(fn: () => Promise<T | undefined | null | false>, timeoutMs = 15_000) => waitUntil(fn, timeoutMs, 100);
 
 /**
  * Wait until the engine (the emulator) has received `bytes` of this session's

@@ -29,7 +29,7 @@ import { buildSegments } from "../../src/pipeline/segments";
 import type { ResultSegment } from "../../src/pipeline/result";
 import { newJobId } from "../../src/store/ids";
 import { r2Keys } from "../../src/store/keys";
-import type { JobMessage, JobParameters } from "../../src/store/records";
+import { jobMessage, jobParameters, pendingJob, type JobMessage, type JobParameters } from "../../src/store/records";
 import { createRedis } from "../../src/store/redis";
 import { Store } from "../../src/store/store";
 import { eventually } from "./client";
@@ -42,15 +42,7 @@ const store = new Store(createRedis(appEnv), readConfig(appEnv).store.recordTtlS
 const LLAMA = "@cf/meta/llama-3.3-70b-instruct-fp8-fast";
 
 function params(overrides: Partial<JobParameters> = {}): JobParameters {
-  return {
-    speaker_detection: "diarize",
-    word_timestamps: true,
-    llm_cleanup: false,
-    emotions: false,
-    num_speakers: null,
-    language: "auto",
-    ...overrides,
-  };
+  return { ...jobParameters({ llm_cleanup: false, emotions: false, num_speakers: null, language: "auto" }), ...overrides };
 }
 
 /** A job record (as the session object or the upload route writes it) and its queue message; `audio` goes to R2. */
@@ -58,23 +50,17 @@ async function newJob(audio: Uint8Array | null, parameters: JobParameters = para
   const id = newJobId();
   const key = audioKey ?? r2Keys.upload(id, "audio.wav");
   if (audio) await env.RECORDINGS.put(key, audio);
-  await store.createJob({
+  const job = pendingJob({
     id,
     owner: "anonymous",
-    status: "pending",
     created_at: new Date().toISOString(),
-    started_at: null,
-    completed_at: null,
     source: "upload",
     source_session_id: null,
     parameters,
     audio_key: key,
-    stage: null,
-    error: null,
-    deliveries: 0,
-    result_key: null,
   });
-  return { job_id: id, audio_key: key, source_session_id: null, parameters };
+  await store.createJob(job);
+  return jobMessage(job);
 }
 
 async function resultOf(jobId: string): Promise<EnhancedTranscript> {

@@ -3,6 +3,7 @@
 // defines it, resampled audio that sounds the same, lasts as long, and does not depend on
 // how the client happened to split it into frames.
 import { describe, expect, it } from "vitest";
+import { concatPcm } from "../../tools/fixtures/synth";
 import {
   alawToS16,
   createAudioConverter,
@@ -88,16 +89,6 @@ function rms(x: ArrayLike<number>, from: number, to: number): number {
 
 const dB = (ratio: number) => 20 * Math.log10(ratio);
 
-function concat(parts: Int16Array[]): Int16Array {
-  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
 function concatBytes(parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
@@ -122,7 +113,7 @@ function resample(input: Float32Array | Int16Array, inRate: number, chunks?: () 
     }
   }
   parts.push(r.flush());
-  return concat(parts);
+  return concatPcm(...parts);
 }
 
 /** First index where two arrays differ, or -1; gives a readable failure instead of a 1M-element diff. */

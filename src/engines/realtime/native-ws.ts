@@ -5,6 +5,7 @@ import type {
   RealtimeSessionCallbacks,
   RealtimeSessionOptions,
 } from "./types";
+import { LinkOutbox, waitAtMost } from "./link";
 
 export interface NativeEngineOptions {
   /** ws(s):// or http(s):// URL of an engine speaking the native protocol. */
@@ -44,8 +45,7 @@ export class NativeWebSocketEngine implements RealtimeEngine {
 class NativeSession implements RealtimeSession {
   state: RealtimeSession["state"] = "connecting";
   #socket: WebSocket | null = null;
-  #pending: (Uint8Array | string)[] = [];
-  #pendingBytes = 0;
+  #outbox: LinkOutbox;
   #callbacks: RealtimeSessionCallbacks;
   #engine: NativeEngineOptions & typeof DEFAULTS;
   #failed = false;
@@ -58,17 +58,18 @@ class NativeSession implements RealtimeSession {
     callbacks: RealtimeSessionCallbacks,
   ) {
     this.#engine = engine;
+    this.#outbox = new LinkOutbox(engine.maxPendingBytes);
     this.#callbacks = callbacks;
     this.#finished = new Promise((resolve) => (this.#resolveFinished = resolve));
     void this.#connect(options);
   }
 
   feed(pcm: Uint8Array): void {
-    this.#send(pcm, pcm.byteLength);
+    this.#send(pcm);
   }
 
   flush(): void {
-    this.#send(JSON.stringify({ type: "flush" }), 0);
+    this.#send(JSON.stringify({ type: "flush" }));
   }
 
   keepAlive(): void {
@@ -77,18 +78,15 @@ class NativeSession implements RealtimeSession {
 
   async finish(timeoutMs: number): Promise<void> {
     if (this.state === "closed") return;
-    this.#send(JSON.stringify({ type: "end" }), 0);
-    let timer: ReturnType<typeof setTimeout> | null = null;
-    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
-    await Promise.race([this.#finished, timeout]);
-    if (timer !== null) clearTimeout(timer);
+    this.#send(JSON.stringify({ type: "end" }));
+    await waitAtMost(this.#finished, timeoutMs);
     this.close();
   }
 
   close(): void {
     if (this.state === "closed") return;
     this.state = "closed";
-    this.#pending = [];
+    this.#outbox.clear();
     try {
       this.#socket?.close(1000, "session finished");
     } catch {
@@ -97,17 +95,9 @@ class NativeSession implements RealtimeSession {
     this.#resolveFinished();
   }
 
-  #send(data: Uint8Array | string, bytes: number): void {
+  #send(data: Uint8Array | string): void {
     if (this.state === "closed") return;
-    if (this.state === "open" && this.#socket) {
-      this.#socket.send(data);
-      return;
-    }
-    this.#pending.push(data);
-    this.#pendingBytes += bytes;
-    if (this.#pendingBytes > this.#engine.maxPendingBytes) {
-      this.#fail("connect", "engine did not accept the connection before its queue filled");
-    }
+    if (!this.#outbox.send(data)) this.#fail("connect", "engine did not accept the connection before its queue filled");
   }
 
   async #connect(options: RealtimeSessionOptions): Promise<void> {
@@ -157,9 +147,7 @@ class NativeSession implements RealtimeSession {
     socket.addEventListener("error", () => this.#fail("runtime", "engine link error"));
 
     this.state = "open";
-    for (const item of this.#pending) socket.send(item);
-    this.#pending = [];
-    this.#pendingBytes = 0;
+    this.#outbox.open(socket);
     this.#callbacks.onOpen?.();
   }
 
@@ -184,7 +172,7 @@ class NativeSession implements RealtimeSession {
     if (this.#failed || this.state === "closed") return;
     this.#failed = true;
     this.state = "closed";
-    this.#pending = [];
+    this.#outbox.clear();
     try {
       this.#socket?.close(1011, "link failed");
     } catch {

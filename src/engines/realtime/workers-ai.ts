@@ -64,6 +64,7 @@ import type {
   RealtimeSessionCallbacks,
   RealtimeSessionOptions,
 } from "./types";
+import { LinkOutbox, waitAtMost } from "./link";
 
 /** The realtime models this adapter speaks. */
 export const WORKERS_AI_REALTIME_MODELS = {
@@ -180,8 +181,7 @@ class WorkersAiSession implements RealtimeSession {
   #mapper: Mapper | null;
   #callbacks: RealtimeSessionCallbacks;
   #socket: WebSocket | null = null;
-  #pending: (Uint8Array | string)[] = [];
-  #pendingBytes = 0;
+  #outbox: LinkOutbox;
   #failed = false;
   #finishing = false;
   #finished: Promise<void>;
@@ -195,6 +195,7 @@ class WorkersAiSession implements RealtimeSession {
   ) {
     this.#ai = ai;
     this.#engine = engine;
+    this.#outbox = new LinkOutbox(engine.maxPendingBytes);
     this.#model = options.model;
     this.#callbacks = callbacks;
     this.#mapper = createMapper(options, engine);
@@ -203,12 +204,12 @@ class WorkersAiSession implements RealtimeSession {
   }
 
   feed(pcm: Uint8Array): void {
-    this.#send(pcm, pcm.byteLength);
+    this.#send(pcm);
   }
 
   flush(): void {
     const message = this.#mapper?.flushMessage;
-    if (message) this.#send(message, 0);
+    if (message) this.#send(message);
   }
 
   keepAlive(): void {
@@ -221,12 +222,9 @@ class WorkersAiSession implements RealtimeSession {
     if (this.state === "closed") return;
     if (!this.#finishing) {
       this.#finishing = true;
-      this.#send(CLOSE_STREAM, 0);
+      this.#send(CLOSE_STREAM);
     }
-    let timer: ReturnType<typeof setTimeout> | null = null;
-    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
-    await Promise.race([this.#finished, timeout]);
-    if (timer !== null) clearTimeout(timer);
+    await waitAtMost(this.#finished, timeoutMs);
     // Timed out with the stream still up: what the engine owes is emitted from what it sent.
     if (this.state === "open") this.#end();
     // Never opened: the queued audio was not transcribed, and the session is told so.
@@ -239,8 +237,7 @@ class WorkersAiSession implements RealtimeSession {
   close(): void {
     if (this.state === "closed") return;
     this.state = "closed";
-    this.#pending = [];
-    this.#pendingBytes = 0;
+    this.#outbox.clear();
     try {
       this.#socket?.close(1000, "session finished");
     } catch {
@@ -249,18 +246,9 @@ class WorkersAiSession implements RealtimeSession {
     this.#resolveFinished();
   }
 
-  #send(data: Uint8Array | string, bytes: number): void {
+  #send(data: Uint8Array | string): void {
     if (this.state === "closed") return;
-    if (this.state === "open" && this.#socket) {
-      this.#socket.send(data);
-      return;
-    }
-    // The caller may reuse its buffer; the queue keeps its own copy.
-    this.#pending.push(typeof data === "string" ? data : data.slice());
-    this.#pendingBytes += bytes;
-    if (this.#pendingBytes > this.#engine.maxPendingBytes) {
-      this.#fail("connect", `Workers AI did not open ${this.#model} before its queue filled`);
-    }
+    if (!this.#outbox.send(data)) this.#fail("connect", `Workers AI did not open ${this.#model} before its queue filled`);
   }
 
   async #connect(): Promise<void> {
@@ -339,9 +327,7 @@ class WorkersAiSession implements RealtimeSession {
     socket.addEventListener("error", () => this.#fail("runtime", `${this.#model} stream error`));
 
     this.state = "open";
-    for (const item of this.#pending) socket.send(item);
-    this.#pending = [];
-    this.#pendingBytes = 0;
+    this.#outbox.open(socket);
     this.#callbacks.onOpen?.();
   }
 
@@ -384,8 +370,7 @@ class WorkersAiSession implements RealtimeSession {
     if (this.#failed || this.state === "closed") return;
     this.#failed = true;
     this.state = "closed";
-    this.#pending = [];
-    this.#pendingBytes = 0;
+    this.#outbox.clear();
     try {
       this.#socket?.close(1011, "link failed");
     } catch {

@@ -1,7 +1,5 @@
 /** `/v1/audio/transcriptions`: batch jobs (from uploads or ended sessions). */
 import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
-import { readConfig } from "../../config";
 import { errorMessage, log } from "../../log";
 import { createUploadJob, UploadError } from "../../pipeline/upload";
 import { uploadOptionsSchema } from "../../protocol/params";
@@ -10,6 +8,7 @@ import type { JobRecord } from "../../store/records";
 import { canSee } from "../../store/auth";
 import type { GatewayEnv } from "../app";
 import { requireAuth } from "../auth";
+import { limitBody } from "../body-limit";
 import { ApiError, fromZodError, notFound } from "../errors";
 import { fromStore, readJson, storeFor } from "../store-access";
 
@@ -49,13 +48,7 @@ jobs.get("/:job_id", requireAuth("jobs:read"), async (c) => {
 jobs.post(
   "/",
   requireAuth("jobs:write"),
-  (c, next) =>
-    bodyLimit({
-      maxSize: readConfig(c.env).uploads.maxUploadBytes,
-      onError: () => {
-        throw new ApiError("too_large", `uploads are limited to ${readConfig(c.env).uploads.maxUploadBytes} bytes (MAX_UPLOAD_BYTES)`);
-      },
-    })(c, next),
+  limitBody((config) => config.uploads.maxUploadBytes, (max) => `uploads are limited to ${max} bytes (MAX_UPLOAD_BYTES)`),
   async (c) => {
     if (!c.req.header("content-type")?.toLowerCase().startsWith("multipart/form-data")) {
       throw new ApiError("unsupported_media_type", "send multipart/form-data with the audio in a 'file' part", "file");
