@@ -133,6 +133,10 @@ export const sessionRecordSchema = component(
     end_reason: endReason.nullable(),
     duration_seconds: seconds("audio recorded"),
     bytes_recorded: z.number().int().describe("bytes of 16 kHz s16 PCM recorded"),
+    bytes_dropped: z
+      .number()
+      .int()
+      .describe("bytes of the client's audio (its own encoding) received but not recorded: over the message rate, invalid or oversized frames, audio after `end`; 0 normally"),
     recording_available: z.boolean(),
     enhancement_job_id: z.string().nullable(),
     error: z.string().nullable(),

@@ -91,6 +91,13 @@ export interface ErrorMessage {
   code: ErrorCode;
   message: string;
   recoverable: boolean;
+  /**
+   * On `rate_limited`: running totals, for the whole session so far, of the
+   * client's audio frames and bytes (its own encoding) that were not recorded,
+   * for any reason. The recording holds what the client sent minus these.
+   */
+  frames_dropped?: number;
+  bytes_dropped?: number;
 }
 
 export interface SessionEndMessage {
@@ -102,6 +109,12 @@ export interface SessionEndMessage {
   transcript: string;
   segments: Segment[];
   enhancement_job_id: string | null;
+  /**
+   * Bytes of the client's audio (its own encoding) received but not recorded:
+   * over the message rate, invalid or oversized frames, audio after `end`.
+   * 0 in the normal case.
+   */
+  bytes_dropped: number;
 }
 
 export type ServerMessage =

@@ -18,6 +18,7 @@ import {
   WARNING_CODES,
   type EngineEvent,
   type ErrorCode,
+  type ErrorMessage,
   type ServerMessage,
   type SessionEndMessage,
 } from "../protocol/messages";
@@ -28,6 +29,7 @@ import { r2Keys } from "../store/keys";
 import type { EndReason } from "../store/records";
 import { createRedis } from "../store/redis";
 import { AuthStore } from "../store/auth";
+import { DropLedger, TokenBucket } from "./audio-limit";
 import { SessionState, type SessionMeta } from "./state";
 import { syncToStore } from "./store-sync";
 
@@ -50,6 +52,10 @@ const MAX_ENGINE_RECONNECTS = 5;
 const MAX_RESEND_BYTES = 30 * 32000;
 /** Engines close idle links (Deepgram after ~10 s); ping them during client silence. */
 const ENGINE_KEEPALIVE_MS = 5000;
+/** A client's keepalives reach the engine at most this often, however many it sends. */
+const ENGINE_PING_MIN_MS = 1000;
+/** Control messages are small JSON; longer text is refused unparsed. */
+const MAX_CONTROL_CHARS = 4096;
 
 interface CloseSpec {
   code: number;
@@ -72,15 +78,24 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
   #engineOutage = 0;
   #lastAudioAt = Date.now();
   #keepAliveTimer: ReturnType<typeof setInterval> | null = null;
-  /** Token bucket for MAX_MESSAGES_PER_SECOND (burst: twice the rate). */
-  #bucket = { tokens: 0, at: 0 };
-  #rateLimitReported = false;
+  /** MAX_MESSAGES_PER_SECOND for audio frames (burst: twice the rate); control messages never spend it. */
+  #audioBucket: TokenBucket;
+  /** Replies to invalid control messages, so a flood of garbage cannot become a flood of errors. */
+  #invalidReplies: TokenBucket;
+  #drops: DropLedger;
+  #dropReportTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Audio went to the engine since the last flush it was sent (a flush of nothing is not forwarded). */
+  #fedSinceFlush = false;
+  #enginePingedAt = 0;
   #slotRenewedAt = Date.now();
 
   constructor(ctx: DurableObjectState, env: AppEnv) {
     super(ctx, env);
     this.#config = readConfig(env);
     this.#state = new SessionState(ctx.storage.sql);
+    this.#audioBucket = new TokenBucket(this.#config.limits.maxMessagesPerSecond);
+    this.#invalidReplies = new TokenBucket(this.#config.limits.maxMessagesPerSecond);
+    this.#drops = new DropLedger(this.#state.exists ? this.#state.meta.dropped : undefined);
     if (this.#state.exists) this.#recorder = this.#createRecorder(this.#state.meta);
   }
 
@@ -121,6 +136,9 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
       onFallback: false,
       holdsSlot: request.headers.get(SESSION_HEADERS.slot) === "held",
       slotReleased: false,
+      dropped: { frames: 0, bytes: 0 },
+      jobReserved: false,
+      jobAbandoned: false,
     };
     this.#state.init(meta);
     this.#recorder = this.#createRecorder(meta);
@@ -151,6 +169,7 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
       end_reason: null,
       duration_seconds: 0,
       bytes_recorded: 0,
+      bytes_dropped: 0,
       audio_key: null,
       transcript_key: null,
       enhancement_job_id: meta.jobId,
@@ -173,38 +192,59 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
     if (!this.#state.exists) return;
     const now = Date.now();
     this.#lastActivity = now;
-    if (!this.#takeMessageToken(now)) {
-      // Dropped on purpose: a client this far over its rate is broken or abusive.
-      if (!this.#rateLimitReported) {
-        this.#rateLimitReported = true;
-        this.#sendTo(
-          ws,
-          errorMsg(
-            ERROR_CODES.rateLimited,
-            `more than ${this.#config.limits.maxMessagesPerSecond} messages per second; messages over the limit are dropped and not recorded`,
-            true,
-          ),
-        );
-      }
-      return;
-    }
-    this.#rateLimitReported = false;
     this.#renewSlotSoon(now);
     if (typeof message === "string") {
-      await this.#onControl(ws, message);
+      await this.#onControl(ws, message, now);
+      return;
+    }
+    if (message.byteLength === 0) return;
+    if (!this.#audioBucket.take(now)) {
+      // Dropped on purpose: a client this far over its rate is broken or abusive. Counted to the byte.
+      this.#drops.add(message.byteLength, false);
+      this.#reportDropsSoon(now);
       return;
     }
     this.#onAudio(ws, new Uint8Array(message));
   }
 
+  /** Tell the client what the rate limit dropped: at once, or when the report interval allows. */
+  #reportDropsSoon(now: number): void {
+    if (this.#dropReportTimer !== null) return;
+    const wait = this.#drops.waitBeforeReport(now);
+    if (wait === 0) {
+      this.#reportDrops();
+      return;
+    }
+    this.#dropReportTimer = setTimeout(() => {
+      this.#dropReportTimer = null;
+      if (this.#state.meta.phase === "active") this.#reportDrops();
+    }, wait);
+  }
+
+  #reportDrops(): void {
+    if (!this.#drops.unreported) return;
+    const totals = this.#drops.markReported(Date.now());
+    this.#state.update({ dropped: totals });
+    this.#send({
+      ...errorMsg(
+        ERROR_CODES.rateLimited,
+        `more than ${this.#config.limits.maxMessagesPerSecond} audio frames per second; frames over the limit are dropped and not recorded (so far ${totals.frames} frames, ${totals.bytes} bytes not recorded)`,
+        true,
+      ),
+      frames_dropped: totals.frames,
+      bytes_dropped: totals.bytes,
+    });
+  }
+
   #onAudio(ws: WebSocket, frame: Uint8Array): void {
     const { config, phase } = this.#state.meta;
-    if (frame.byteLength === 0) return;
     if (phase !== "active") {
+      this.#drops.add(frame.byteLength, true);
       this.#sendTo(ws, errorMsg(ERROR_CODES.sessionEnding, "audio after end is not recorded", true));
       return;
     }
     if (frame.byteLength > this.#config.session.maxFrameBytes) {
+      this.#drops.add(frame.byteLength, true);
       this.#sendTo(
         ws,
         errorMsg(
@@ -216,6 +256,7 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
       return;
     }
     if (!isWholeSamples(config.encoding, frame.byteLength)) {
+      this.#drops.add(frame.byteLength, true);
       this.#sendTo(
         ws,
         errorMsg(
@@ -237,6 +278,7 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
     } else {
       this.#engine?.feed(pcm);
     }
+    this.#fedSinceFlush = true;
     this.#lastAudioAt = this.#lastActivity;
 
     if (recorder.recordedBytes / 32000 >= this.#config.session.maxSessionSeconds) {
@@ -251,40 +293,44 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
     }
   }
 
-  async #onControl(ws: WebSocket, text: string): Promise<void> {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      this.#sendTo(ws, errorMsg(ERROR_CODES.invalidMessage, "text frames must be JSON control messages", true));
-      return;
-    }
-    const type = typeof parsed === "object" && parsed !== null ? (parsed as { type?: unknown }).type : undefined;
+  /**
+   * Control messages are never rate limited: whatever a client sent before
+   * it, `end` ends the session. Their effects are idempotent and cheap, so a
+   * flood of them costs little: keepalives reach the engine at most once per
+   * ENGINE_PING_MIN_MS, a flush only when audio came since the last one, and
+   * replies to invalid messages are rate limited.
+   */
+  async #onControl(ws: WebSocket, text: string, now: number): Promise<void> {
+    const type = controlType(text);
     switch (type) {
       case "keepalive":
-        this.#engine?.keepAlive?.();
+        if (now - this.#enginePingedAt >= ENGINE_PING_MIN_MS) {
+          this.#enginePingedAt = now;
+          this.#engine?.keepAlive?.();
+        }
         return;
       case "flush":
-        if (this.#state.meta.phase === "active") this.#engine?.flush();
+        if (this.#state.meta.phase === "active" && this.#fedSinceFlush) {
+          this.#fedSinceFlush = false;
+          this.#engine?.flush();
+        }
         return;
       case "end":
         await this.#end("client_end", { code: CLOSE_CODES.normal, reason: "session ended" });
         return;
       default:
-        this.#sendTo(
-          ws,
-          errorMsg(
-            ERROR_CODES.invalidMessage,
-            typeof type === "string"
-              ? `unknown message type '${type.slice(0, 64)}'; expected flush, end or keepalive`
-              : "control messages must be JSON objects with a string 'type'",
-            true,
-          ),
-        );
+        if (this.#invalidReplies.take(now)) this.#sendTo(ws, errorMsg(ERROR_CODES.invalidMessage, type.invalid, true));
     }
   }
 
-  override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
+  override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
+    // Complete the closing handshake: with this compatibility date the runtime does not answer a
+    // client's Close frame by itself, and the client would see an abnormal close or time out.
+    try {
+      ws.close(echoableCloseCode(code), reason.slice(0, 120));
+    } catch {
+      // Already closed.
+    }
     await this.#clientGone(`client closed (${code})`);
   }
 
@@ -460,6 +506,7 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
   async #runEnd(reason: EndReason, close: CloseSpec): Promise<void> {
     const meta = this.#state.update({ phase: "ending", endReason: reason });
     if (this.#keepAliveTimer !== null) clearInterval(this.#keepAliveTimer);
+    if (this.#dropReportTimer !== null) clearTimeout(this.#dropReportTimer);
     const started = Date.now();
     if (close.error) this.#send(errorMsg(close.error.code, close.error.message, false));
     const tail = this.#converter?.flush();
@@ -500,25 +547,28 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
     }
 
     const endedAt = Date.now();
-    this.#state.update({ phase: "ended", status, endedAt });
+    const dropped = this.#drops.totals;
+    this.#state.update({ phase: "ended", status, endedAt, dropped });
     this.#state.queueRecord({
       status,
       ended_at: new Date(endedAt).toISOString(),
       end_reason: reason,
       duration_seconds: durationSeconds,
       bytes_recorded: recording?.dataBytes ?? this.#recorder!.recordedBytes,
+      bytes_dropped: dropped.bytes,
       audio_key: recording ? recording.key : null,
       transcript_key: transcriptKey,
       error: recordingError,
     });
-    // The job id is fixed; the client gets it now even if the store or R2 is slow.
+    // The job id was fixed (and reserved in the store) at the start, so session.end does not wait for
+    // Redis or the Queue: the outbox writes the record, the job and its message after it, retrying by
+    // alarm. The client is warned only when the store had already failed and is still being retried.
     const jobId = meta.jobId;
-    await Promise.race([this.#syncStore(), sleep(STORE_TIMEOUT_MS)]);
-    if (jobId && !this.#state.meta.jobQueued) {
+    if (jobId && this.#state.meta.storeAttempts > 0) {
       this.#send({
         type: "warning",
         code: WARNING_CODES.enhancementDeferred,
-        message: "the enhancement job could not be queued yet; it is retried automatically",
+        message: "the store is not reachable right now; the enhancement job is created and queued by automatic retries",
       });
     }
 
@@ -529,6 +579,7 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
       transcript,
       segments,
       enhancement_job_id: jobId,
+      bytes_dropped: dropped.bytes,
     };
     this.#send(end);
     for (const ws of this.ctx.getWebSockets()) {
@@ -545,7 +596,9 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
       duration_seconds: durationSeconds,
       end_ms: Date.now() - started,
       enhancement_job_id: jobId,
+      bytes_dropped: dropped.bytes,
     });
+    this.#syncStoreSoon();
     await this.#scheduleAlarm();
   }
 
@@ -578,6 +631,7 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
         ttlSeconds: this.#config.store.recordTtlSeconds,
         timeoutMs: STORE_TIMEOUT_MS,
         recordingComplete: this.#recorderFinished(),
+        recordingGaveUp: !this.#recorderFinished() && this.#state.meta.recordingAttempts >= MAX_RECORDING_ATTEMPTS,
       });
       this.#state.update({ storeAttempts: 0, storeRetryAt: null });
     } catch (err) {
@@ -711,16 +765,6 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
   /* Helpers                                                           */
   /* ---------------------------------------------------------------- */
 
-  #takeMessageToken(now: number): boolean {
-    const rate = this.#config.limits.maxMessagesPerSecond;
-    if (this.#bucket.at === 0) this.#bucket = { tokens: rate * 2, at: now };
-    this.#bucket.tokens = Math.min(rate * 2, this.#bucket.tokens + ((now - this.#bucket.at) / 1000) * rate);
-    this.#bucket.at = now;
-    if (this.#bucket.tokens < 1) return false;
-    this.#bucket.tokens -= 1;
-    return true;
-  }
-
   /** Keep this session's concurrency slot (it lapses by itself if the object dies). */
   #renewSlotSoon(now: number): void {
     const meta = this.#state.meta;
@@ -774,9 +818,37 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
   }
 }
 
-function errorMsg(code: ErrorCode, message: string, recoverable: boolean): ServerMessage {
+/**
+ * The code to answer a client's close with (RFC 6455 §5.5.1: echo it): its
+ * own, unless it may not be sent on the wire (1004–1006 reserved, 1015 TLS,
+ * anything outside 1000–1014 and 3000–4999), then 1000.
+ */
+function echoableCloseCode(code: number): number {
+  const sendable = (code >= 1000 && code <= 1014 && (code < 1004 || code > 1006)) || (code >= 3000 && code <= 4999);
+  return sendable ? code : CLOSE_CODES.normal;
+}
+
+/** The type of a control message, or why it is not one (the text of the `invalid_message` reply). */
+function controlType(text: string): "keepalive" | "flush" | "end" | { invalid: string } {
+  if (text.length > MAX_CONTROL_CHARS) return { invalid: `control messages are at most ${MAX_CONTROL_CHARS} characters` };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return { invalid: "text frames must be JSON control messages" };
+  }
+  const type = typeof parsed === "object" && parsed !== null ? (parsed as { type?: unknown }).type : undefined;
+  if (type === "keepalive" || type === "flush" || type === "end") return type;
+  return {
+    invalid:
+      typeof type === "string"
+        ? `unknown message type '${type.slice(0, 64)}'; expected flush, end or keepalive`
+        : "control messages must be JSON objects with a string 'type'",
+  };
+}
+
+function errorMsg(code: ErrorCode, message: string, recoverable: boolean): ErrorMessage {
   return { type: "error", code, message, recoverable };
 }
 
 const round3 = (n: number) => Math.round(n * 1000) / 1000;
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

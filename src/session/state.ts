@@ -3,6 +3,7 @@
  * restarts, kept in its own SQLite storage. Memory is only a cache of this.
  */
 import type { Word } from "../protocol/messages";
+import type { DropTotals } from "./audio-limit";
 import type { SessionConfig } from "../protocol/params";
 import type { EndReason, SessionRecord, SessionStatus } from "../store/records";
 
@@ -40,6 +41,12 @@ export interface SessionMeta {
   slotReleased: boolean;
   /** Live text comes from the fallback engine (the first could not be reached at the start). */
   onFallback: boolean;
+  /** Client audio received but not recorded (rate limit, refused frames), as last reported. */
+  dropped: DropTotals;
+  /** The job (id fixed at the start) exists in the store as `pending`, so its id answers from the first moment. */
+  jobReserved: boolean;
+  /** The recording could not be completed; the reserved job was marked failed (it will never be queued). */
+  jobAbandoned: boolean;
 }
 
 export interface FinalSegment {

@@ -21,6 +21,8 @@ export interface SyncOptions {
   /** Per-request timeout: a dead Redis must not hold up session.end. */
   timeoutMs: number;
   recordingComplete: boolean;
+  /** The recording will never be completed (retries exhausted): its job can never run. */
+  recordingGaveUp: boolean;
 }
 
 /** Throws on the first step that fails; the caller schedules the retry. */
@@ -33,10 +35,23 @@ export async function syncToStore(state: SessionState, env: AppEnv, options: Syn
 
   if (wantsJob && !meta.jobRecorded) {
     await store.createJob(jobRecordFor(meta), pending ?? {});
-    state.update({ jobRecorded: true, pendingRecord: stillPending(state, pending) });
+    state.update({ jobRecorded: true, jobReserved: true, pendingRecord: stillPending(state, pending) });
+  } else if (pending && meta.jobId !== null && !meta.jobReserved) {
+    // The first write of the record also reserves the job, so the id answers GET before the session ends.
+    await store.putSessionReservingJob(meta.sessionId, pending, jobRecordFor(meta));
+    state.update({ jobReserved: true, pendingRecord: stillPending(state, pending) });
   } else if (pending) {
     await store.putSession(meta.sessionId, pending);
     state.update({ pendingRecord: stillPending(state, pending) });
+  }
+
+  if (options.recordingGaveUp && meta.jobId !== null && !meta.jobRecorded && !state.meta.jobAbandoned) {
+    await store.updateJob(meta.jobId, {
+      status: "failed",
+      completed_at: new Date().toISOString(),
+      error: { code: "recording_failed", message: "the session's recording could not be completed, so there is no audio to enhance" },
+    });
+    state.update({ jobAbandoned: true });
   }
 
   if (wantsJob && !state.meta.jobQueued) {

@@ -24,6 +24,8 @@ export interface SessionRecord {
   duration_seconds: number;
   /** Bytes of 16 kHz s16 PCM recorded. */
   bytes_recorded: number;
+  /** Bytes of the client's audio (its own encoding) received but not recorded (see session.end). */
+  bytes_dropped: number;
   /** R2 key of the finished recording; null until it is complete. */
   audio_key: string | null;
   /** R2 key of the live transcript; null until the session ended. */

@@ -9,7 +9,7 @@ import type { JobRecord, SessionRecord } from "./records";
 
 const SESSION_FIELDS: FieldSpec<SessionRecord> = {
   json: ["params"],
-  numbers: ["duration_seconds", "bytes_recorded"],
+  numbers: ["duration_seconds", "bytes_recorded", "bytes_dropped"],
 };
 const JOB_FIELDS: FieldSpec<JobRecord> = {
   json: ["parameters", "error"],
@@ -38,6 +38,23 @@ export class Store {
     const tx = this.#redis.multi();
     tx.hset(key, toHash(fields, SESSION_JSON));
     tx.expire(key, this.#ttlSeconds);
+    await tx.exec();
+  }
+
+  /**
+   * Write some fields of a session record and reserve its enhancement job:
+   * the job's fields are only set where absent, so a job already created,
+   * running or finished is never touched. The reserved job is `pending` until
+   * the session ends and creates it for real (createJob).
+   */
+  async putSessionReservingJob(id: string, fields: Partial<SessionRecord>, job: JobRecord): Promise<void> {
+    const key = redisKeys.session(id);
+    const jobKey = redisKeys.job(job.id);
+    const tx = this.#redis.multi();
+    tx.hset(key, toHash(fields, SESSION_JSON));
+    tx.expire(key, this.#ttlSeconds);
+    for (const [field, value] of Object.entries(toHash(job, JOB_JSON))) tx.hsetnx(jobKey, field, value);
+    tx.expire(jobKey, this.#ttlSeconds);
     await tx.exec();
   }
 

@@ -50,6 +50,7 @@ function assertWellFormed(m: ServerMessage): void {
       expect(num(m.total_duration)).toBe(true);
       expect(typeof m.transcript).toBe("string");
       expect(Array.isArray(m.segments)).toBe(true);
+      expect(Number.isInteger(m.bytes_dropped) && m.bytes_dropped >= 0).toBe(true);
       return;
     default:
       throw new Error(`unexpected message type ${(m as { type: string }).type}`);
@@ -148,6 +149,20 @@ describe("real-time relay (e2e)", () => {
     const end = await client.next("session.end");
     expect(end.total_duration).toBe(0.5);
     expect(client.messages.filter((m) => m.type === "error")).toHaveLength(5);
+    // The refused frames are accounted for: 5 odd bytes + the oversized frame.
+    expect(end.bytes_dropped).toBe(5 + 300_000);
+  });
+
+  it("completes the closing handshake when the client closes first (its close is echoed)", async () => {
+    for (const code of [1000, 4321]) {
+      const client = await connect(wsUrl());
+      await client.next("session.begin");
+      await client.send(pcmBytes(silence(0.2)));
+      client.ws.close(code, "client leaves");
+      const closed = await client.closed;
+      // A clean close carries the code back; an unanswered one ends as 1006 after ws's 30 s close timeout.
+      expect(closed.code).toBe(code);
+    }
   });
 
   it("refuses bad parameters with 400 before upgrading, and a plain GET with 426", async () => {

@@ -210,6 +210,26 @@ describe("Upstash REST bridge via @upstash/redis", () => {
     expect(await redis.ping()).toBe("PONG");
   });
 
+  it("hold keeps Redis requests waiting (control paths still answer) until release", async () => {
+    const control = async (path: string) =>
+      (await (await fetch(`${bridge.url}/__bridge/${path}`, { method: "POST", headers: { Authorization: `Bearer ${TOKEN}` } })).json()) as {
+        result: unknown;
+      };
+    await control("hold");
+    let answered = false;
+    const ping = redis.ping().then((v) => {
+      answered = true;
+      return v;
+    });
+    // Waits are derived from what the bridge reports, not from a guess of how long a request takes.
+    for (let i = 0; i < 200 && (await control("held")).result !== 1; i++) await new Promise((r) => setTimeout(r, 10));
+    expect((await control("held")).result).toBe(1);
+    expect(answered).toBe(false);
+    expect((await control("release")).result).toBe(1);
+    expect(await ping).toBe("PONG");
+    expect(await redis.ping()).toBe("PONG");
+  });
+
   it("answers bad JSON with 400", async () => {
     const res = await fetch(bridge.url, { method: "POST", headers: { Authorization: `Bearer ${TOKEN}` }, body: "[oops" });
     expect(res.status).toBe(400);

@@ -26,6 +26,13 @@ export interface BridgeHandle {
   url: string;
   port: number;
   failNext(count: number, status?: number): void;
+  /**
+   * Hold every Redis request (not the control paths) until release(): a store
+   * that does not answer, so tests can prove what does not wait for it.
+   */
+  hold(): void;
+  /** Let held requests (and later ones) through; returns how many were held. */
+  release(): number;
   close(): Promise<void>;
 }
 
@@ -258,6 +265,20 @@ export async function startBridge(opts: BridgeOptions): Promise<BridgeHandle> {
   let failRemaining = 0;
   let failStatus = 503;
 
+  let held: (() => void)[] | null = null;
+  let heldCount = 0;
+  const hold = () => {
+    held ??= [];
+  };
+  const release = () => {
+    const waiting = held ?? [];
+    held = null;
+    for (const go of waiting) go();
+    const count = heldCount;
+    heldCount = 0;
+    return count;
+  };
+
   const failNext = (count: number, status = 503) => {
     failRemaining = Math.max(0, Math.floor(count));
     failStatus = status;
@@ -287,11 +308,26 @@ export async function startBridge(opts: BridgeOptions): Promise<BridgeHandle> {
       }
       if (path === "/__bridge/reset") {
         failNext(0);
+        release();
         return send(res, 200, { result: "OK" });
+      }
+      if (path === "/__bridge/hold") {
+        hold();
+        return send(res, 200, { result: "OK" });
+      }
+      if (path === "/__bridge/release") {
+        return send(res, 200, { result: release() });
+      }
+      if (path === "/__bridge/held") {
+        return send(res, 200, { result: heldCount });
       }
       throw new HttpError(404, `ERR unknown bridge control path ${path}`);
     }
 
+    if (held) {
+      heldCount++;
+      await new Promise<void>((go) => held!.push(go));
+    }
     if (failRemaining > 0) {
       failRemaining--;
       return send(res, failStatus, { error: "bridge: injected failure" });
@@ -338,7 +374,10 @@ export async function startBridge(opts: BridgeOptions): Promise<BridgeHandle> {
     url,
     port,
     failNext,
+    hold,
+    release,
     async close() {
+      release();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

@@ -84,6 +84,8 @@ stream.get("/:session_id", requireAuth("jobs:read"), async (c) => {
     end_reason: record.end_reason,
     duration_seconds: record.duration_seconds,
     bytes_recorded: record.bytes_recorded,
+    // Records written before the field existed hold none: nothing was counted, so nothing is claimed.
+    bytes_dropped: record.bytes_dropped ?? 0,
     recording_available: record.audio_key !== null,
     enhancement_job_id: record.enhancement_job_id,
     error: record.error,
