@@ -1,5 +1,6 @@
 /** Renders the benchmark results as BENCHMARKS.md. Every figure comes from the run. */
 import { AUDIO_DESCRIPTION } from "./audio";
+import type { ConcurrentEndResult } from "./concurrent-end";
 import type { PacedResult } from "./paced";
 import type { PipelineResult } from "./pipeline";
 import type { FastSessionResult } from "./recording";
@@ -75,6 +76,8 @@ export interface BenchResults {
     mem: { before: MemKb[]; afterEnd: MemKb[]; afterSecond: MemKb[] };
   } | null;
   pipeline: { jobs: PipelineResult[]; available: boolean; note: string } | null;
+  /** Section 6: one session ending alone (baseline), then many ending within the same second. */
+  concurrentEnds: ConcurrentEndResult[];
   errors: { phase: string; message: string }[];
   wallSeconds: number;
   contention: Contention | null;
@@ -423,6 +426,9 @@ plumbing (R2 reads, uploads to the engine, stages, result writes), not a real sp
     if (pipe.note) out.push(`\n${pipe.note}\n`);
   }
 
+  /* ---------------------------------- 6 ---------------------------------- */
+  out.push(renderConcurrentEnds(r.concurrentEnds));
+
   /* -------------------------------- notes -------------------------------- */
   if (r.notes.length || r.errors.length) {
     out.push("## Notes and errors\n");
@@ -431,4 +437,49 @@ plumbing (R2 reads, uploads to the engine, stages, result writes), not a real sp
     out.push("");
   }
   return out.join("\n") + "\n";
+}
+
+export const CONCURRENT_END_P99_TARGET_MS = 500;
+
+function renderConcurrentEnds(runs: ConcurrentEndResult[]): string {
+  const out = [
+    `## 6. Concurrent ends
+
+**How measured.** N sessions with \`enhance_on_end=true\` open together and stream the audio above at real-time
+pace from one clock (100 ms frames), then all send \`end\` in the same moment (spread below). The figure is
+\`end\` sent → \`session.end\` received, per session, as the client sees it. Warnings are counted: nothing fails
+in this run, so any \`enhancement_deferred\` is spurious. Then every job is polled until it completes. The single
+session, in the same run, is the baseline; so are the same sessions opened straight to the engine emulator
+(\`direct\`: what the engine and the load generator take by themselves, with no worker in between).
+`,
+  ];
+  if (runs.length === 0) return `${out[0]}\nNot measured (see Errors).\n`;
+  out.push(
+    table(
+      ["Target", "Sessions", "Audio (s)", "end spread (ms)", "p50 (ms)", "p95 (ms)", "p99 (ms)", "max (ms)", "p99 / baseline p99", "No session.end", "Warnings", "Errors", "Jobs completed", "Last job done after (s)"],
+      runs.map((c) => [
+        c.target,
+        String(c.sessions),
+        fmt(c.audioSeconds, 1),
+        fmt(c.endSpreadMs, 1),
+        fmt(c.endToSessionEnd.p50, 1),
+        fmt(c.endToSessionEnd.p95, 1),
+        fmt(c.endToSessionEnd.p99, 1),
+        fmt(c.endToSessionEnd.max, 1),
+        fmt(c.endToSessionEnd.p99 / runs[0]!.endToSessionEnd.p99, 1),
+        String(c.missingEnds),
+        `${c.warnings}${c.warningSamples.length ? ` (${c.warningSamples[0]})` : ""}`,
+        String(c.errors),
+        c.target === "direct" ? "—" : `${c.jobs.completed}/${c.jobs.total}${c.jobs.failed ? `, ${c.jobs.failed} failed` : ""}`,
+        fmt(c.jobs.lastCompletedS, 1),
+      ]),
+    ),
+  );
+  const many = runs.filter((c) => c.target === "service").pop()!;
+  out.push(
+    `\nTarget: p99 \`end\`→\`session.end\` ≤ ${CONCURRENT_END_P99_TARGET_MS} ms with ${many.sessions} sessions ending together, no spurious warning — ${yes(
+      many.endToSessionEnd.p99 <= CONCURRENT_END_P99_TARGET_MS && many.warnings === 0 && many.missingEnds === 0,
+    )} (${fmt(many.endToSessionEnd.p99, 0)} ms, ${many.warnings} warnings).\n`,
+  );
+  return out.join("\n");
 }

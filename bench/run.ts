@@ -6,11 +6,13 @@
  * Sections: relay overhead, concurrency, per-session cost, recording, and the
  * enhancement pipeline. Progress goes to stderr, a summary to stdout.
  */
-import { rmSync, writeFileSync } from "node:fs";
+import { createWriteStream, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { findFreePort } from "../tools/stack/redis";
 import type { Stack } from "../tools/stack/stack";
 import { speechLike } from "./audio";
+import { concurrentEnds } from "./concurrent-end";
+import { startProfile } from "./profile";
 import { FRAME_MS, runPaced, type PacedResult } from "./paced";
 import { pipelineJob, type PipelineResult } from "./pipeline";
 import { fastSession } from "./recording";
@@ -56,7 +58,20 @@ const RAMP_P99_LIMIT_MS = 20;
 const RAMP_BUDGET_MS = 330_000;
 const COST_FRAMES = 1500; // 30 s
 const WARMUP_FRAMES = 25; // 0.5 s per session, excluded
+const CONCURRENT_END_SESSIONS = [50];
+const CONCURRENT_END_AUDIO_S = 6;
 const TOTAL_BUDGET_MS = 14 * 60_000;
+/**
+ * `npm run bench -- --only <phase>` runs the warm-up and one phase (its slug: the phase name in lower
+ * case with dashes, e.g. `concurrent-ends`), prints its figures and leaves BENCHMARKS.md as it is.
+ */
+const ONLY = (() => {
+  const at = process.argv.indexOf("--only");
+  return at >= 0 ? (process.argv[at + 1] ?? "") : null;
+})();
+/** `--profile`: a CPU profile of the worker isolate over each phase, in .artifacts/profile-<phase>.cpuprofile. */
+const PROFILE = process.argv.includes("--profile");
+const slug = (name: string) => name.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "");
 const HARD_LIMIT_MS = 25 * 60_000;
 
 const started = performance.now();
@@ -91,6 +106,9 @@ async function main(): Promise<BenchResults> {
   const date = new Date().toISOString();
   snapshot = await takeSnapshot();
   log(`snapshot of the working tree at ${snapshot.dir} (HEAD ${snapshot.revision.slice(0, 12)}, ${snapshot.dirtyPaths} changed paths)`);
+  // Every line the stack logs (the session object's JSON log lines among them), for diagnosis.
+  mkdirSync(path.join(ROOT, ".artifacts"), { recursive: true });
+  const stackLog = createWriteStream(path.join(ROOT, ".artifacts", "bench-stack.log"));
   const port = await findFreePort();
   log(`starting the stack (wrangler dev on 127.0.0.1:${port})`);
   stack = await snapshot.startStack({
@@ -99,8 +117,10 @@ async function main(): Promise<BenchResults> {
     bridgePort: 0,
     emulatorPort: 0,
     vars: VARS,
+    verbose: true,
     log: (line) => {
-      if (/error|fail/i.test(line) && !line.startsWith("[redis]")) log(line);
+      stackLog.write(`${line}\n`);
+      if (/error|fail/i.test(line) && !line.startsWith("[redis]") && !line.includes('"level":"info"')) log(line);
     },
   });
   const st = stack;
@@ -132,6 +152,7 @@ async function main(): Promise<BenchResults> {
     cost: [],
     recording: null,
     pipeline: null,
+    concurrentEnds: [],
     errors: [],
     wallSeconds: 0,
     contention: null,
@@ -160,9 +181,18 @@ async function main(): Promise<BenchResults> {
     }
   };
   const phase = async (name: string, fn: () => Promise<void>) => {
+    if (ONLY !== null && name !== "warm-up" && slug(name) !== ONLY) return;
     log(`── ${name}`);
+    const profiling = PROFILE && name !== "warm-up" ? await startProfile(st.inspectorUrl()).catch((err: unknown) => (log(`profiler: ${String(err)}`), null)) : null;
     try {
       await fn();
+      if (profiling) {
+        const { profile, top } = await profiling.stop();
+        const file = path.join(ROOT, ".artifacts", `profile-${slug(name)}.cpuprofile`);
+        writeFileSync(file, JSON.stringify(profile));
+        log(`profile of "${name}" in ${file}; heaviest (self time):`);
+        for (const t of top.slice(0, 20)) log(`  ${fmt(t.selfMs, 1).padStart(9)} ms ${(t.share * 100).toFixed(1).padStart(5)} %  ${t.fn}`);
+      }
     } catch (err) {
       const message = err instanceof Error ? (err.stack ?? err.message) : String(err);
       log(`${name} failed: ${message}`);
@@ -386,6 +416,24 @@ async function main(): Promise<BenchResults> {
     }
   });
 
+  /* ---------------------------- 6. concurrent ends --------------------------- */
+  await phase("concurrent ends", async () => {
+    const audio = speechLike(CONCURRENT_END_AUDIO_S, { dither: true });
+    const runs = [
+      { target: "service" as const, sessions: 1 },
+      ...CONCURRENT_END_SESSIONS.filter((n) => n > 1).flatMap((n) => [{ target: "direct" as const, sessions: n }, { target: "service" as const, sessions: n }]),
+    ];
+    for (const { target, sessions: n } of runs) {
+      const run = await concurrentEnds({ target, wsBase: st.wsUrl, emulatorWsUrl: st.emulator.wsUrl, serviceUrl: st.url, sessions: n, pcm: audio, jobTimeoutMs: 180_000 });
+      results.concurrentEnds.push(run);
+      const e = run.endToSessionEnd;
+      log(
+        `concurrent ends ${target} ${n}: end→session.end p50/p95/p99/max ${fmt(e.p50)}/${fmt(e.p95)}/${fmt(e.p99)}/${fmt(e.max)} ms (spread ${fmt(run.endSpreadMs)} ms), ${run.missingEnds} without session.end, ${run.warnings} warnings, jobs ${run.jobs.completed}/${run.jobs.total} completed`,
+      );
+      await sleep(2000);
+    }
+  });
+
   results.contention = contentionBetween(runMark, contentionMark(groups()));
   results.wallSeconds = elapsed() / 1000;
   return results;
@@ -428,9 +476,14 @@ try {
   clearTimeout(hardLimit);
   await stopAll();
   stack = null;
-  const md = renderReport(results);
-  writeFileSync(path.join(ROOT, "BENCHMARKS.md"), md);
-  log(`wrote BENCHMARKS.md (${(results.wallSeconds / 60).toFixed(1)} min)`);
+  if (ONLY === null) {
+    writeFileSync(path.join(ROOT, "BENCHMARKS.md"), renderReport(results));
+    log(`wrote BENCHMARKS.md (${(results.wallSeconds / 60).toFixed(1)} min)`);
+  } else {
+    const out = path.join(ROOT, ".artifacts", `bench-${ONLY}.json`);
+    writeFileSync(out, JSON.stringify(results, null, 2));
+    log(`--only ${ONLY}: BENCHMARKS.md left as it is; results in ${out}`);
+  }
   process.stdout.write(summaryText(results));
   if (results.errors.length > 0) exitCode = 1;
 } catch (err) {
@@ -470,6 +523,10 @@ function summaryText(r: BenchResults): string {
   }
   if (r.pipeline) {
     for (const j of r.pipeline.jobs) lines.push(`pipeline ${j.audioMinutes} min: ${j.finalStatus}${j.endToCompletedS !== null ? ` in ${fmt(j.endToCompletedS)} s` : ""}`);
+  }
+  for (const c of r.concurrentEnds) {
+    const e = c.endToSessionEnd;
+    lines.push(`${c.target}: ${c.sessions} session(s) ending together: end→session.end p50/p99 ${fmt(e.p50)}/${fmt(e.p99)} ms, ${c.warnings} warnings, ${c.missingEnds} without session.end`);
   }
   for (const e of r.errors) lines.push(`phase "${e.phase}" failed: ${e.message}`);
   lines.push("");

@@ -44,7 +44,12 @@ export const SESSION_HEADERS = {
   devFaults: "x-dev-faults",
 } as const;
 
-const STORE_TIMEOUT_MS = 1500;
+/**
+ * Per-request timeout of the store outbox. Nothing a client waits for is on
+ * this path (session.end does not wait for the store), so it can be generous:
+ * a slow Redis is waited for, a dead one is retried by alarm.
+ */
+const STORE_TIMEOUT_MS = 10_000;
 const MAX_STORE_BACKOFF_MS = 60_000;
 const MAX_RECORDING_ATTEMPTS = 10;
 const MAX_ENGINE_RECONNECTS = 5;
@@ -139,6 +144,7 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
       dropped: { frames: 0, bytes: 0 },
       jobReserved: false,
       jobAbandoned: false,
+      transcriptSaved: false,
     };
     this.#state.init(meta);
     this.#recorder = this.#createRecorder(meta);
@@ -516,12 +522,17 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
     }
 
     // The engine's last results and the recording's last parts, side by side.
-    const engineDone = this.#engine ? this.#engine.finish(this.#config.realtime.endTimeoutMs) : Promise.resolve();
+    // Where the end's time goes, for the log line (operators and the concurrent-end benchmark read it).
+    const took = { engine_ms: 0, recording_ms: 0 };
+    const since = (at: number) => Date.now() - at;
+    const engineDone = (this.#engine ? this.#engine.finish(this.#config.realtime.endTimeoutMs) : Promise.resolve()).then(() => {
+      took.engine_ms = since(started);
+    });
     let status: SessionMeta["status"] = reason === "client_gone" ? "interrupted" : "completed";
     let recordingError: string | null = null;
     let recording;
     try {
-      [recording] = await Promise.all([this.#recorder!.finish(), engineDone]);
+      [recording] = await Promise.all([this.#recorder!.finish().finally(() => (took.recording_ms = since(started))), engineDone]);
     } catch (err) {
       // The spool still holds every byte; the alarm retries (see #retryRecording).
       await engineDone;
@@ -533,18 +544,8 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
 
     const finals = this.#state.finals();
     const segments = finals.map((f) => ({ start: f.start, end: f.end, text: f.text }));
-    const transcript = finals.map((f) => f.text.trim()).filter(Boolean).join(" ");
+    const transcript = joinFinals(finals);
     const durationSeconds = round3((recording?.dataBytes ?? this.#recorder!.recordedBytes) / 32000);
-    const transcriptKey = r2Keys.liveTranscript(meta.sessionId);
-    try {
-      await this.env.RECORDINGS.put(
-        transcriptKey,
-        JSON.stringify({ session_id: meta.sessionId, duration: durationSeconds, transcript, segments: finals }),
-        { httpMetadata: { contentType: "application/json" } },
-      );
-    } catch (err) {
-      log("error", "transcript.save_failed", { session_id: meta.sessionId, message: errorMessage(err) });
-    }
 
     const endedAt = Date.now();
     const dropped = this.#drops.totals;
@@ -557,7 +558,6 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
       bytes_recorded: recording?.dataBytes ?? this.#recorder!.recordedBytes,
       bytes_dropped: dropped.bytes,
       audio_key: recording ? recording.key : null,
-      transcript_key: transcriptKey,
       error: recordingError,
     });
     // The job id was fixed (and reserved in the store) at the start, so session.end does not wait for
@@ -595,11 +595,42 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
       status,
       duration_seconds: durationSeconds,
       end_ms: Date.now() - started,
+      ...took,
       enhancement_job_id: jobId,
       bytes_dropped: dropped.bytes,
     });
-    this.#syncStoreSoon();
+    // After session.end, off the client's path: the live transcript beside the recording, then the store.
+    void this.#saveTranscript().finally(() => this.#syncStoreSoon());
     await this.#scheduleAlarm();
+  }
+
+  /**
+   * Write the live transcript (`sessions/<id>/transcript.json`) from the finals
+   * in SQLite, once; the record names it only when it exists. A failure is
+   * retried by the alarm.
+   */
+  async #saveTranscript(): Promise<void> {
+    const meta = this.#state.meta;
+    if (meta.transcriptSaved) return;
+    const finals = this.#state.finals();
+    const key = r2Keys.liveTranscript(meta.sessionId);
+    try {
+      await this.env.RECORDINGS.put(
+        key,
+        JSON.stringify({
+          session_id: meta.sessionId,
+          duration: round3(this.#recorder!.recordedBytes / 32000),
+          transcript: joinFinals(finals),
+          segments: finals,
+        }),
+        { httpMetadata: { contentType: "application/json" } },
+      );
+      this.#state.update({ transcriptSaved: true });
+      this.#state.queueRecord({ transcript_key: key });
+    } catch (err) {
+      log("error", "transcript.save_failed", { session_id: meta.sessionId, message: errorMessage(err) });
+      this.#state.update({ storeRetryAt: Date.now() + 2000 });
+    }
   }
 
   /* ---------------------------------------------------------------- */
@@ -697,6 +728,7 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
       return;
     } else if (meta.phase === "ended") {
       if (!this.#recorderFinished()) await this.#retryRecording();
+      await this.#saveTranscript();
       await this.#syncStore();
     }
     await this.#scheduleAlarm();
@@ -750,7 +782,7 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
       const recordingPending = !this.#recorderFinished() && meta.recordingAttempts < MAX_RECORDING_ATTEMPTS;
       const jobPending = meta.jobId !== null && !(meta.jobRecorded && meta.jobQueued) && this.#recorderFinished();
       const slotPending = meta.holdsSlot && !meta.slotReleased;
-      if (recordingPending || jobPending || slotPending || meta.pendingRecord !== null) {
+      if (recordingPending || jobPending || slotPending || !meta.transcriptSaved || meta.pendingRecord !== null) {
         deadlines.push(meta.storeRetryAt ?? Date.now() + 1000);
       }
     }
@@ -852,3 +884,5 @@ function errorMsg(code: ErrorCode, message: string, recoverable: boolean): Error
 }
 
 const round3 = (n: number) => Math.round(n * 1000) / 1000;
+/** All finals' text, joined with single spaces (session.end `transcript`). */
+const joinFinals = (finals: { text: string }[]) => finals.map((f) => f.text.trim()).filter(Boolean).join(" ");

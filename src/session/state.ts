@@ -47,6 +47,8 @@ export interface SessionMeta {
   jobReserved: boolean;
   /** The recording could not be completed; the reserved job was marked failed (it will never be queued). */
   jobAbandoned: boolean;
+  /** sessions/<id>/transcript.json is written (after session.end; retried by alarm). */
+  transcriptSaved: boolean;
 }
 
 export interface FinalSegment {

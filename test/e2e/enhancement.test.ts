@@ -97,10 +97,11 @@ describe("enhancement on end (e2e)", () => {
     expect(job.body).toHaveProperty("created_at");
     expect(job.body).toHaveProperty("stage");
 
-    // The live transcript is kept beside the recording for later comparison.
-    const session = await getJson<{ transcript: string; enhancement_job_id: string }>(
-      `${service()}/v1/audio/transcriptions/stream/${begin.session_id}`,
-    );
+    // The live transcript is kept beside the recording for later comparison (written just after session.end).
+    const session = await eventually(async () => {
+      const r = await getJson<{ transcript?: string; enhancement_job_id: string }>(`${service()}/v1/audio/transcriptions/stream/${begin.session_id}`);
+      return r.body.transcript !== undefined ? r : null;
+    });
     expect(session.body.enhancement_job_id).toBe(jobId);
     expect(session.body.transcript).toBe(end.transcript);
 

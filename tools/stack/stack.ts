@@ -43,6 +43,8 @@ export interface Stack {
   persistTo: string;
   bridge: Awaited<ReturnType<typeof startBridge>>;
   emulator: Awaited<ReturnType<typeof startEmulator>>;
+  /** wrangler dev's inspector (Chrome DevTools protocol: CPU profiles, heap snapshots of the worker isolate). */
+  inspectorUrl(): string;
   /** Restart only wrangler dev (same state dir): a deploy or eviction, as far as sessions can tell. */
   restartWorker(): Promise<void>;
   stop(): Promise<void>;
@@ -95,6 +97,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       persistTo,
       bridge,
       emulator,
+      inspectorUrl: () => `http://127.0.0.1:${worker.inspectorPort}`,
       async restartWorker() {
         await worker.stop();
         worker = await startWrangler({ port, persistTo, vars, log, verbose: options.verbose ?? false });
@@ -120,7 +123,7 @@ interface WranglerOptions {
 
 const WRANGLER_BIN = path.resolve(import.meta.dirname, "../../node_modules/wrangler/bin/wrangler.js");
 
-async function startWrangler(options: WranglerOptions): Promise<{ stop(): Promise<void> }> {
+async function startWrangler(options: WranglerOptions): Promise<{ stop(): Promise<void>; inspectorPort: number }> {
   // Its own inspector port too: two stacks at once (tests, benchmarks) must not collide on 9229/9230.
   const inspectorPort = await findFreePort();
   const args = [
@@ -137,7 +140,7 @@ async function startWrangler(options: WranglerOptions): Promise<{ stop(): Promis
     String(inspectorPort),
     "--show-interactive-dev-session=false",
     "--log-level",
-    options.verbose ? "info" : "warn",
+    options.verbose ? "log" : "warn",
   ];
   for (const [key, value] of Object.entries(options.vars)) args.push("--var", `${key}:${value}`);
   const child = spawn(process.execPath, args, {
@@ -165,7 +168,7 @@ async function startWrangler(options: WranglerOptions): Promise<{ stop(): Promis
     await stop();
     throw new Error(`wrangler dev did not start: ${(err as Error).message}\n${output.slice(-30).join("\n")}`);
   }
-  return { stop };
+  return { stop, inspectorPort };
 }
 
 async function waitForHealth(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
