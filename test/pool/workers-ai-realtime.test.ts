@@ -5,51 +5,12 @@
  * (fixtures/realtime/, sources in fixtures/realtime/sources.ts).
  */
 import { describe, expect, it } from "vitest";
-import type { ServiceConfig } from "../../src/config";
+import { WORKERS_AI_REALTIME_DEFAULTS, type ServiceConfig } from "../../src/config";
 import { createRealtimeEngine } from "../../src/engines/realtime";
-import type { EngineFailure, RealtimeSessionOptions } from "../../src/engines/realtime/types";
-import { WorkersAiRealtimeEngine, type WorkersAiEngineOptions } from "../../src/engines/realtime/workers-ai";
-import { WORKERS_AI_REALTIME_DEFAULTS } from "../../src/config";
-import type { EngineEvent } from "../../src/protocol/messages";
 import * as flux from "./fixtures/realtime/flux-live";
+import { FLUX, NOVA3, bytes, link, opened, playAndCollect } from "./fixtures/realtime/link";
 import * as nova from "./fixtures/realtime/nova3-live";
 import { StandInRealtimeAi, settle, waitFor } from "./fixtures/realtime/stand-in-ai";
-
-const NOVA3 = "@cf/deepgram/nova-3";
-const FLUX = "@cf/deepgram/flux";
-
-function link(ai: StandInRealtimeAi, session: Partial<RealtimeSessionOptions> = {}, engine: WorkersAiEngineOptions = {}) {
-  const events: EngineEvent[] = [];
-  const failures: EngineFailure[] = [];
-  /** Events and finish() resolutions in the order they happened. */
-  const log: string[] = [];
-  let opened = 0;
-  const link = new WorkersAiRealtimeEngine(ai.asAi(), engine).createSession(
-    { sessionId: "sess_test", model: NOVA3, language: "en", interimResults: true, wordTimestamps: true, ...session },
-    {
-      onEvent: (event) => {
-        events.push(event);
-        log.push(event.type);
-      },
-      onOpen: () => opened++,
-      onFailure: (failure) => failures.push(failure),
-    },
-  );
-  return { link, events, failures, log, opened: () => opened };
-}
-
-async function opened(ai: StandInRealtimeAi, l: ReturnType<typeof link>) {
-  await waitFor(() => l.opened() === 1 && ai.server !== null, "the stream to open");
-}
-
-/** Play a sequence and wait until `count` events arrived (then a moment more, to catch extras). */
-async function playAndCollect(ai: StandInRealtimeAi, l: ReturnType<typeof link>, messages: readonly unknown[], count: number) {
-  ai.play(messages);
-  await waitFor(() => l.events.length >= count, `${count} events`);
-  await settle();
-}
-
-const bytes = (n: number, fill: number) => new Uint8Array(n).fill(fill);
 
 describe("Workers AI realtime: connecting", () => {
   // Input types as `Ai_Cf_Deepgram_Nova_3_Input` declares them (worker-configuration.d.ts):
