@@ -5,19 +5,9 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi, type MockInstance } from "vitest";
 import * as flux from "./fixtures/realtime/flux-live";
-import { FLUX, NOVA3, link, opened, playAndCollect } from "./fixtures/realtime/link";
+import { FLUX, NOVA3, openLink, playAndCollect } from "./fixtures/realtime/link";
 import * as nova from "./fixtures/realtime/nova3-live";
-import { StandInRealtimeAi, settle, waitFor } from "./fixtures/realtime/stand-in-ai";
-
-/** What FULL_TURN becomes, whichever field carries the turn event. */
-const FULL_TURN_EVENTS = [
-  { type: "vad.speech_start", timestamp: 0.32 },
-  { type: "transcript.partial", text: "Hi", start: 0.32, end: 0.72 },
-  { type: "transcript.partial", text: "Hi there.", start: 0.32, end: 0.96 },
-  { type: "transcript.partial", text: "Hi there. How are", start: 0.32, end: 1.92 },
-  { type: "transcript.final", text: "Hi there. How are you?", start: 0.32, end: 2.4, confidence: 0.96 },
-  { type: "vad.speech_end", timestamp: 2.4 },
-];
+import { settle, waitFor } from "./fixtures/realtime/stand-in-ai";
 
 type FluxMessage = (typeof flux.FULL_TURN)[number];
 const schemaShape = (m: FluxMessage) => ("event" in m ? flux.asWorkersAiSchema(m) : m);
@@ -44,26 +34,22 @@ describe("Flux messages: dispatched on `event`, `type` accepted too (issue 19 it
     ["with the event name in type and no event field", (m) => ("event" in m ? flux.asBareType(m) : m)],
   ];
   it.each(shapes)("maps a full turn %s", async (_shape, reshape) => {
-    const ai = new StandInRealtimeAi();
-    const l = link(ai, { model: FLUX });
-    await opened(ai, l);
-    await playAndCollect(ai, l, flux.FULL_TURN.map(reshape), FULL_TURN_EVENTS.length);
-    expect(l.events).toEqual(FULL_TURN_EVENTS);
+    const { ai, l } = await openLink({ model: FLUX });
+    await playAndCollect(ai, l, flux.FULL_TURN.map(reshape), flux.FULL_TURN_EVENTS.length);
+    expect(l.events).toEqual(flux.FULL_TURN_EVENTS);
     expect(logged(warn, "engine.unrecognised_message")).toEqual([]);
     l.link.close();
   });
 
   it("logs the first message's shape, and once per link a shape it does not recognise (field names only)", async () => {
-    const ai = new StandInRealtimeAi();
-    const l = link(ai, { model: FLUX });
-    await opened(ai, l);
+    const { ai, l } = await openLink({ model: FLUX });
     const schemaUpdate = flux.asWorkersAiSchema(flux.turn("Update", 0, [0, 0.24], ""));
     ai.play([schemaUpdate, { type: "TurnInfo", transcript: "no event" }, { kind: "Mystery" }]);
     ai.server!.send("not json");
     ai.play(flux.FULL_TURN.slice(2).map(schemaShape));
-    await waitFor(() => l.events.length >= FULL_TURN_EVENTS.length, "the turn");
+    await waitFor(() => l.events.length >= flux.FULL_TURN_EVENTS.length, "the turn");
     await settle();
-    expect(l.events).toEqual(FULL_TURN_EVENTS);
+    expect(l.events).toEqual(flux.FULL_TURN_EVENTS);
     const first = logged(info, "engine.first_message");
     expect(first).toEqual([{ level: "info", event: "engine.first_message", session_id: "sess_test", model: FLUX, shape: expect.objectContaining({ event: "Update" }) }]);
     expect(first[0]!.shape).not.toHaveProperty("type");
@@ -76,9 +62,7 @@ describe("Flux messages: dispatched on `event`, `type` accepted too (issue 19 it
   });
 
   it("nova-3 logs an unrecognised message type once and keeps mapping the rest", async () => {
-    const ai = new StandInRealtimeAi();
-    const l = link(ai, { model: NOVA3 });
-    await opened(ai, l);
+    const { ai, l } = await openLink({ model: NOVA3 });
     ai.play([{ type: "Warning", description: "x" }, { type: "Warning", description: "y" }]);
     await playAndCollect(ai, l, nova.NOISY_UTTERANCE, 4);
     expect(l.events.map((e) => e.type)).toEqual(["vad.speech_start", "transcript.partial", "transcript.final", "vad.speech_end"]);
@@ -91,9 +75,7 @@ describe("Flux messages: dispatched on `event`, `type` accepted too (issue 19 it
 
 describe("Flux flush: no undocumented control message by default (issue 19 item 2)", () => {
   it("closes the open turn on our side, sends nothing, and cuts the closed words from Flux's later messages", async () => {
-    const ai = new StandInRealtimeAi();
-    const l = link(ai, { model: FLUX });
-    await opened(ai, l);
+    const { ai, l } = await openLink({ model: FLUX });
     await playAndCollect(ai, l, flux.OPEN_TURN.map(schemaShape), 2);
     l.link.flush();
     expect(l.events.slice(2)).toEqual([
@@ -112,9 +94,7 @@ describe("Flux flush: no undocumented control message by default (issue 19 item 
   });
 
   it("does nothing between turns, and a Flux EndOfTurn that only repeats the closed words adds nothing", async () => {
-    const ai = new StandInRealtimeAi();
-    const l = link(ai, { model: FLUX });
-    await opened(ai, l);
+    const { ai, l } = await openLink({ model: FLUX });
     l.link.flush();
     await playAndCollect(ai, l, flux.OPEN_TURN, 2);
     l.link.flush();
@@ -126,9 +106,7 @@ describe("Flux flush: no undocumented control message by default (issue 19 item 
   });
 
   it("nova-3 flush still sends Deepgram's documented Finalize", async () => {
-    const ai = new StandInRealtimeAi();
-    const l = link(ai, { model: NOVA3 });
-    await opened(ai, l);
+    const { ai, l } = await openLink({ model: NOVA3 });
     l.link.flush();
     await waitFor(() => ai.controls().length === 1, "the Finalize");
     expect(ai.controls()).toEqual(["Finalize"]);
@@ -138,16 +116,12 @@ describe("Flux flush: no undocumented control message by default (issue 19 item 
 
 describe("AI.run inputs in the schema's types (issue 19 item 7)", () => {
   it("flux gets the strings its input schema declares; nova-3 booleans and numbers", async () => {
-    const fluxAi = new StandInRealtimeAi();
-    const f = link(fluxAi, { model: FLUX }, { eotThreshold: 0.7, eotTimeoutMs: 4000 });
-    await opened(fluxAi, f);
+    const { ai: fluxAi, l: f } = await openLink({ model: FLUX }, { eotThreshold: 0.7, eotTimeoutMs: 4000 });
     // Ai_Cf_Deepgram_Flux_Input: sample_rate, eot_threshold, eot_timeout_ms are `string`.
     expect(fluxAi.calls[0]!.params).toEqual({ encoding: "linear16", sample_rate: "16000", eot_threshold: "0.7", eot_timeout_ms: "4000" });
     f.link.close();
 
-    const novaAi = new StandInRealtimeAi();
-    const n = link(novaAi, { model: NOVA3, language: "auto" });
-    await opened(novaAi, n);
+    const { ai: novaAi, l: n } = await openLink({ model: NOVA3, language: "auto" });
     const params = novaAi.calls[0]!.params;
     // Ai_Cf_Deepgram_Nova_3_Input: interim_results, punctuate, smart_format, vad_events boolean; channels number.
     for (const key of ["interim_results", "punctuate", "smart_format", "vad_events"]) expect(typeof params[key]).toBe("boolean");
