@@ -24,6 +24,44 @@ export type AppEnv = Env & Secrets;
 
 export const MIN_PART_BYTES = 5 * 1024 * 1024;
 
+/** How `flush` finalizes on Flux (README "Engines"). */
+export type FluxFlushMode = "local" | "ForceEndTurn" | "none";
+
+/** Settings of the Workers AI realtime engine (README "Engines", wrangler.toml). */
+export interface WorkersAiRealtimeSettings {
+  /** nova-3: silence (ms) before Deepgram finalizes with `speech_final` (its own default, 10, splits sentences). */
+  endpointingMs: number;
+  /** nova-3: gap (ms) after the last finalized word that produces `UtteranceEnd`. */
+  utteranceEndMs: number;
+  /** nova-3: numerals, punctuation and casing. */
+  smartFormat: boolean;
+  /** nova-3: `language` sent when the session asks for "auto" (e.g. "multi"); null sends none (en-US). */
+  autoLanguage: string | null;
+  /** flux: end-of-turn confidence that ends a turn (0.5–0.9); null keeps Flux's default. */
+  eotThreshold: number | null;
+  /** flux: silence (ms) after which a turn ends regardless of confidence; null keeps Flux's default. */
+  eotTimeoutMs: number | null;
+  /**
+   * flux: what `flush` does. "local" closes the open turn on our side (no
+   * control message: Workers AI documents none for Flux); "ForceEndTurn" sends
+   * Deepgram's ForceEndTurn; "none" does nothing.
+   */
+  fluxFlush: FluxFlushMode;
+}
+
+export const WORKERS_AI_REALTIME_DEFAULTS: WorkersAiRealtimeSettings = {
+  endpointingMs: 300,
+  utteranceEndMs: 1000,
+  smartFormat: true,
+  autoLanguage: null,
+  eotThreshold: null,
+  eotTimeoutMs: null,
+  fluxFlush: "local",
+};
+
+/** Link settings every realtime engine shares. */
+export const REALTIME_LINK_DEFAULTS = { connectTimeoutMs: 10_000, maxPendingBytes: 1_920_000 };
+
 export interface ServiceConfig {
   realtime: {
     /** @default "native" */
@@ -37,6 +75,11 @@ export interface ServiceConfig {
     endTimeoutMs: number;
     /** Second engine, used when this one cannot be reached at session start. @default null */
     fallback: { engine: "native" | "workers-ai"; url: string; model: string } | null;
+    /** How long an engine has to accept a link. @default 10000 */
+    connectTimeoutMs: number;
+    /** Most audio queued while a link connects; past it the link fails. @default 1920000 (60 s) */
+    maxPendingBytes: number;
+    workersAi: WorkersAiRealtimeSettings;
   };
   session: {
     /** @default 60 */
@@ -127,6 +170,13 @@ function int(value: string | undefined, fallback: number, min = 0): number {
   return Number.isFinite(n) && n >= min ? Math.floor(n) : fallback;
 }
 
+/** A number within [min, max], or null when unset or out of range. */
+function optionalNumber(value: string | undefined, min: number, max: number): number | null {
+  if (value === undefined || value.trim() === "") return null;
+  const n = Number(value);
+  return Number.isFinite(n) && n >= min && n <= max ? n : null;
+}
+
 function list(value: string | undefined, fallback: string[]): string[] {
   const items = (value ?? "")
     .split(",")
@@ -159,6 +209,9 @@ export function readConfig(env: AppEnv): ServiceConfig {
                 (env.REALTIME_FALLBACK_ENGINE === "workers-ai" ? "@cf/deepgram/nova-3" : "emulator-realtime"),
             }
           : null,
+      connectTimeoutMs: int(env.REALTIME_CONNECT_TIMEOUT_MS, REALTIME_LINK_DEFAULTS.connectTimeoutMs, 100),
+      maxPendingBytes: int(env.REALTIME_MAX_PENDING_BYTES, REALTIME_LINK_DEFAULTS.maxPendingBytes, 32000),
+      workersAi: readWorkersAi(env),
     },
     session: {
       idleTimeoutSeconds: int(env.IDLE_TIMEOUT_SECONDS, 60, 1),
@@ -199,5 +252,20 @@ export function readConfig(env: AppEnv): ServiceConfig {
       maxMessagesPerSecond: int(env.MAX_MESSAGES_PER_SECOND, 1000, 1),
       maxRequestBodyBytes: int(env.MAX_REQUEST_BODY_BYTES, 65536, 1024),
     },
+  };
+}
+
+function readWorkersAi(env: AppEnv): WorkersAiRealtimeSettings {
+  const d = WORKERS_AI_REALTIME_DEFAULTS;
+  const flush = env.WORKERS_AI_FLUX_FLUSH;
+  const eotTimeout = optionalNumber(env.WORKERS_AI_FLUX_EOT_TIMEOUT_MS, 1, 3_600_000);
+  return {
+    endpointingMs: int(env.WORKERS_AI_NOVA3_ENDPOINTING_MS, d.endpointingMs, 10),
+    utteranceEndMs: int(env.WORKERS_AI_NOVA3_UTTERANCE_END_MS, d.utteranceEndMs, 1000),
+    smartFormat: env.WORKERS_AI_NOVA3_SMART_FORMAT ? env.WORKERS_AI_NOVA3_SMART_FORMAT !== "false" : d.smartFormat,
+    autoLanguage: env.WORKERS_AI_NOVA3_AUTO_LANGUAGE?.trim() || d.autoLanguage,
+    eotThreshold: optionalNumber(env.WORKERS_AI_FLUX_EOT_THRESHOLD, 0.5, 0.9),
+    eotTimeoutMs: eotTimeout === null ? null : Math.floor(eotTimeout),
+    fluxFlush: flush === "ForceEndTurn" || flush === "none" || flush === "local" ? flush : d.fluxFlush,
   };
 }

@@ -173,7 +173,7 @@ const stageReportSchema = component(
   "StageReport",
   z
     .object({
-      status: z.enum(["completed", "skipped", "failed", "not_requested"]),
+      status: z.enum(["completed", "skipped", "failed", "degraded", "not_requested"]),
       engine: z.string().optional(),
       model: z.string().optional(),
       reason: z.string().optional(),

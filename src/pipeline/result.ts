@@ -44,10 +44,12 @@ export interface ResultSpeaker {
  * What happened to one stage. `completed`: it ran; `skipped`: it was wanted
  * but could not run (no LLM configured, nothing to do); `failed`: an optional
  * stage gave up (its output is the fallback, the job still completes);
+ * `degraded`: it ran, but the engine did not return something it was asked
+ * for (e.g. speaker labels), and `reason` says what;
  * `not_requested`: the job did not ask for it.
  */
 export interface StageReport {
-  status: "completed" | "skipped" | "failed" | "not_requested";
+  status: "completed" | "skipped" | "failed" | "degraded" | "not_requested";
   engine?: string;
   model?: string;
   reason?: string;
@@ -73,7 +75,15 @@ export interface EnhancedTranscript {
 
 /* ------------------------ saved stage outputs ------------------------ */
 
+/** What the batch engine was asked for but did not return (reasons, as shown to users). */
+export interface Degraded {
+  speakers?: string;
+  language?: string;
+}
+
 export interface TranscribeOutput {
+  /** Set when the engine left out speaker labels or the detected language. */
+  degraded?: Degraded;
   language_code: string;
   duration: number;
   segments: ResultSegment[];

@@ -22,7 +22,7 @@ import { runEmotionsStage } from "./emotions";
 import { PermanentJobError } from "./errors";
 import type { LlmStageContext } from "./llm-call";
 import type { CleanupOutput, EmotionsOutput, SpeakersOutput, StageName, TranscribeOutput } from "./result";
-import { runSpeakersStage } from "./speakers";
+import { runSpeakersStage, withDiarizationGap } from "./speakers";
 import { chunkStage, StageStore } from "./stages";
 import { transcribeRecording } from "./transcribe";
 
@@ -148,17 +148,26 @@ async function runStages(
       throw new PermanentJobError("batch_engine_not_configured", engines.transcriberReason ?? "no batch transcription engine is configured");
     }
     const recording = await openRecording(bucket, audioKey);
-    return transcribeRecording({
+    const output = await transcribeRecording({
       bucket,
       recording,
       transcriber: engines.transcriber,
       options: { language: params.language || "auto", numSpeakers: params.num_speakers ?? null },
       stages,
     });
+    // The platform answered with less than it was asked for: the result says so, and so does the log.
+    for (const [what, reason] of Object.entries(output.degraded ?? {})) {
+      log("warn", "job.engine_output_degraded", { job_id: job.id, what, engine: engines.transcriber.name, reason });
+    }
+    return output;
   });
   for (let i = 0; i < transcript.chunks; i++) saved.push(chunkStage(i));
 
-  const speakers = await stage<SpeakersOutput>("speakers", () => runSpeakersStage(transcript.segments, llmCtx, noLlm));
+  const speakers = await stage<SpeakersOutput>("speakers", async () => {
+    const named = await runSpeakersStage(transcript.segments, llmCtx, noLlm);
+    const gap = transcript.degraded?.speakers;
+    return gap ? withDiarizationGap(named, gap) : named;
+  });
 
   const cleanup = params.llm_cleanup
     ? await stage<CleanupOutput>("cleanup", () => runCleanupStage(transcript.segments, llmCtx, noLlm))

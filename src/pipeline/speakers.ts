@@ -96,6 +96,18 @@ export async function runSpeakersStage(
   return { speakers: named, report };
 }
 
+/**
+ * The stage's report when the transcript has no real speaker labels: `degraded`
+ * with why, keeping what naming did under `naming` / `naming_reason`.
+ */
+export function withDiarizationGap(output: SpeakersOutput, reason: string): SpeakersOutput {
+  const { status, reason: namingReason, ...rest } = output.report;
+  return {
+    speakers: output.speakers,
+    report: { ...rest, status: "degraded", reason, naming: status, ...(namingReason ? { naming_reason: namingReason } : {}) },
+  };
+}
+
 /** Applies the validation rules above to an LLM answer; every transcript speaker appears in the output. */
 export function validateSpeakerNames(
   answer: unknown,

@@ -9,7 +9,7 @@ import { EngineError } from "../engines/batch/errors";
 import type { BatchTranscribeOptions, BatchTranscriber, BatchWord } from "../engines/batch/types";
 import { BYTES_PER_SECOND, quietestCut, readPcmRange, toWav, type StoredRecording } from "./audio";
 import { PermanentJobError } from "./errors";
-import type { ResultWord, TranscribeOutput } from "./result";
+import type { Degraded, ResultWord, StageReport, TranscribeOutput } from "./result";
 import { buildSegments } from "./segments";
 import { chunkStage, type StageStore } from "./stages";
 
@@ -25,6 +25,8 @@ export interface ChunkOutput {
   /** Model the engine reported, if it did. */
   model?: string;
   words: BatchWord[];
+  /** What the engine left out of this chunk's answer. */
+  degraded?: Degraded;
 }
 
 export interface TranscribeInput {
@@ -57,6 +59,7 @@ export async function transcribeRecording(input: TranscribeInput): Promise<Trans
         language_code: result.language_code,
         ...(result.model ? { model: result.model } : {}),
         words: result.words,
+        ...(result.degraded ? { degraded: result.degraded } : {}),
       };
       await stages.save(chunkStage(index), chunk);
     }
@@ -64,13 +67,30 @@ export async function transcribeRecording(input: TranscribeInput): Promise<Trans
     start = chunk.end_byte;
   }
   const { words, language_code } = mergeChunks(chunks, options.language);
+  const degraded = mergeDegraded(chunks);
+  const engine = { engine: transcriber.name, model: chunks.find((c) => c.model)?.model ?? transcriber.model };
+  const report: StageReport = degraded?.language
+    ? { status: "degraded", ...engine, reason: degraded.language }
+    : { status: "completed", ...engine };
   return {
+    ...(degraded ? { degraded } : {}),
     language_code,
     duration: round3(recording.durationSeconds),
     segments: buildSegments(words),
     chunks: chunks.length,
-    report: { status: "completed", engine: transcriber.name, model: chunks.find((c) => c.model)?.model ?? transcriber.model },
+    report,
   };
+}
+
+/** The first reason of each kind, saying in how many chunks it happened when there were several. */
+function mergeDegraded(chunks: readonly ChunkOutput[]): Degraded | undefined {
+  const out: Degraded = {};
+  for (const kind of ["speakers", "language"] as const) {
+    const hit = chunks.filter((c) => c.degraded?.[kind]);
+    if (hit.length === 0) continue;
+    out[kind] = hit[0]!.degraded![kind]! + (chunks.length > 1 ? ` (in ${hit.length} of ${chunks.length} chunks)` : "");
+  }
+  return out.speakers || out.language ? out : undefined;
 }
 
 async function callEngine(transcriber: BatchTranscriber, wav: Uint8Array, pcmBytes: number, options: BatchTranscribeOptions) {

@@ -6,9 +6,9 @@
  * transcribers for chunking.
  */
 import { env } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { readConfig, type AppEnv } from "../../src/config";
-import { ElevenLabsTranscriber, EngineError, type BatchAudio, type BatchTranscription } from "../../src/engines/batch";
+import { ElevenLabsTranscriber, EngineError, engineErrorFromWorkersAi, type BatchAudio, type BatchTranscription } from "../../src/engines/batch";
 import { LlmOutputError, OpenAiCompatibleLlm, type LlmClient } from "../../src/engines/llm";
 import { WAV_HEADER_BYTES, parseWav, wavHeader } from "../../src/audio/wav";
 import {
@@ -34,7 +34,14 @@ import { createRedis } from "../../src/store/redis";
 import { Store } from "../../src/store/store";
 import { eventually } from "./client";
 import { conversation, s16Bytes, samplesOf, tonePcm, wav16k, wavFile, type Region } from "./fixtures/audio";
-import { NOVA3_CONVERSATION, nova3Response, workersAiError, workersAiJson } from "./fixtures/nova3";
+import {
+  JSON_MODE_UNMET_ERRORS,
+  NOVA3_CONVERSATION,
+  nova3Response,
+  nova3SchemaResponse,
+  workersAiError,
+  workersAiJson,
+} from "./fixtures/nova3";
 import { StandInAi, StandInTranscriber, SyntheticBucket, type AiCall } from "./fixtures/stand-ins";
 
 const appEnv = env as AppEnv;
@@ -866,5 +873,141 @@ describe("uploads", () => {
     const err = await createUploadJob({ ...appEnv, MAX_UPLOAD_BYTES: "1000" }, store, { file: file(sevenSeconds()), options: {}, owner: "anonymous" }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UploadError);
     expect(err).toMatchObject({ status: 413, code: "too_large" });
+  });
+});
+
+/* ------------------------------------------------------------------ */
+/* Issue 19 items 4 and 5: Workers AI as documented                     */
+/* ------------------------------------------------------------------ */
+
+/** Structured warn lines logged while `run` runs, by event name. */
+async function warningsDuring(event: string, run: () => Promise<unknown>): Promise<Array<Record<string, unknown>>> {
+  const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined);
+  try {
+    await run();
+    return warn.mock.calls.map((args) => JSON.parse(String(args[0])) as Record<string, unknown>).filter((l) => l.event === event);
+  } finally {
+    warn.mockRestore();
+  }
+}
+
+describe("nova-3 batch answers without speakers or language (issue 19 item 4)", () => {
+  it("completes, but reports speakers and language as degraded with the reason and logs a warning for each", async () => {
+    const message = await newJob(sevenSeconds());
+    const ai = new StandInAi((call) => (call.model === "@cf/deepgram/nova-3" ? nova3SchemaResponse(NOVA3_CONVERSATION) : conversationAnswers(call)));
+    const warnings = await warningsDuring("job.engine_output_degraded", () => runJob(workersAiEnv(ai), store, message, 1));
+    const result = await resultOf(message.job_id);
+
+    expect(result.language_code).toBe("und");
+    expect(result.speakers.map((s) => s.id)).toEqual(["speaker_0"]);
+    expect(result.segments[0]!.words[0]).toMatchObject({ word: "Hello,", speaker: "speaker_0" });
+    expect(result.enhancements.transcribe).toEqual({
+      status: "degraded",
+      engine: "workers-ai",
+      model: "@cf/deepgram/nova-3",
+      reason: expect.stringContaining("no detected_language"),
+    });
+    expect(result.enhancements.speakers).toMatchObject({
+      status: "degraded",
+      reason: expect.stringContaining(`no speaker label for ${NOVA3_CONVERSATION.length} of ${NOVA3_CONVERSATION.length} words`),
+      naming: "completed",
+      engine: "workers-ai",
+      model: LLAMA,
+    });
+    expect(warnings.map((w) => [w.what, w.job_id])).toEqual([
+      ["speakers", message.job_id],
+      ["language", message.job_id],
+    ]);
+  });
+
+  it("says so when only some words lack a speaker, and is silent when Deepgram's full shape comes back", async () => {
+    const partial = nova3Response(NOVA3_CONVERSATION, { detectedLanguage: "en" });
+    for (const w of partial.results.channels[0]!.alternatives[0]!.words.slice(0, 2)) delete (w as { speaker?: number }).speaker;
+    const message = await newJob(sevenSeconds(), params({ language: "en" }));
+    const ai = new StandInAi((call) => (call.model === "@cf/deepgram/nova-3" ? partial : conversationAnswers(call)));
+    await runJob(workersAiEnv(ai), store, message, 1);
+    const result = await resultOf(message.job_id);
+    expect(result.enhancements.speakers).toMatchObject({ status: "degraded", reason: expect.stringContaining("for 2 of 13 words") });
+    // A fixed language is not detected, so its absence is not a gap.
+    expect(result.enhancements.transcribe.status).toBe("completed");
+
+    const full = await newJob(sevenSeconds());
+    const quiet = await warningsDuring("job.engine_output_degraded", () => runJob(workersAiEnv(new StandInAi(conversationAnswers)), store, full, 1));
+    expect(quiet).toEqual([]);
+    expect((await resultOf(full.job_id)).enhancements.speakers.status).toBe("completed");
+  });
+});
+
+describe("Workers AI errors, classified from the documented table (issue 19 item 5)", () => {
+  // https://developers.cloudflare.com/workers-ai/platform/errors/ (internal code → HTTP code).
+  it.each([
+    [3040, "No more data centers to forward the request to", 429, true],
+    [3036, "You have used up your daily free allocation of 10,000 neurons.", 429, true],
+    [3007, "Request timeout", 408, true],
+    [3008, "Request was aborted", 408, true],
+    [5018, "The account is not allowed to access this model", 403, true],
+    [3042, "The model name is invalid", 404, true],
+    [5007, "No such model @cf/nope or task", 400, false],
+    [5004, "Invalid data type for base64 input: number", 400, false],
+    [3003, "Request is missing headers or body: body", 400, false],
+    [3006, "Request is too large", 413, false],
+    [5019, "Request trying to use deprecated SDK version", 405, false],
+  ] as const)("documented %i → HTTP %i, retryable %s", (code, text, status, retryable) => {
+    const err = engineErrorFromWorkersAi("workers-ai", workersAiError(code, text));
+    expect({ status: err.status, retryable: err.retryable, kind: err.kind, code: err.code }).toEqual({ status, retryable, kind: "documented", code });
+  });
+
+  it("classifies codes outside the table by their message: input refusals are permanent, the rest retried", () => {
+    const refused = [
+      workersAiError(3010, "Invalid or incomplete input for the model: failed to decode audio"),
+      workersAiError(5006, "AiError: Bad input: Error: oneOf at '/' not met, 0 matches"),
+    ].map((e) => engineErrorFromWorkersAi("workers-ai", e));
+    expect(refused.map((e) => [e.code, e.status, e.retryable, e.kind])).toEqual([
+      [3010, 400, false, "undocumented"],
+      [5006, 400, false, "undocumented"],
+    ]);
+    const other = engineErrorFromWorkersAi("workers-ai", workersAiError(3010, "Internal server error"));
+    expect([other.status, other.retryable, other.kind]).toEqual([undefined, true, "undocumented"]);
+    expect(engineErrorFromWorkersAi("workers-ai", new Error("network connection lost")).retryable).toBe(true);
+  });
+
+  it.each(JSON_MODE_UNMET_ERRORS.map((make) => [make().message, make] as const))(
+    "JSON mode's %j is never retried as is",
+    (_message, make) => {
+      const err = engineErrorFromWorkersAi("workers-ai", make());
+      expect([err.kind, err.retryable]).toEqual(["json_mode_unmet", false]);
+    },
+  );
+
+  it("a schema the model cannot meet falls back once to json_object and the stage completes", async () => {
+    const message = await newJob(sevenSeconds());
+    const ai = new StandInAi((call) => {
+      const format = (call.inputs.response_format as { type: string } | undefined)?.type;
+      if (call.task?.task === "speaker_names" && format === "json_schema") throw JSON_MODE_UNMET_ERRORS[0]!();
+      return conversationAnswers(call);
+    });
+    await runJob(workersAiEnv(ai), store, message, 1);
+    const formats = ai.calls.filter((c) => c.task?.task === "speaker_names").map((c) => (c.inputs.response_format as { type: string }).type);
+    expect(formats).toEqual(["json_schema", "json_object"]);
+    const result = await resultOf(message.job_id);
+    expect(result.enhancements.speakers).toMatchObject({ status: "completed", named: 1 });
+  });
+
+  it("when JSON mode cannot be met either way, the stage fails with a clear reason on the first delivery", async () => {
+    const message = await newJob(sevenSeconds(), params({ llm_cleanup: true }));
+    const ai = new StandInAi((call) => {
+      if (call.task) throw JSON_MODE_UNMET_ERRORS[1]!();
+      return conversationAnswers(call);
+    });
+    const warnings = await warningsDuring("llm.json_mode_unmet", async () => expect(await runJob(workersAiEnv(ai), store, message, 1)).toBe("completed"));
+    const result = await resultOf(message.job_id);
+    expect(result.enhancements.speakers).toMatchObject({
+      status: "failed",
+      reason: expect.stringContaining("JSON Mode couldn't be met (json_schema, then json_object)"),
+    });
+    expect(result.enhancements.cleanup.status).toBe("failed");
+    expect(ai.count((c) => c.task?.task === "speaker_names")).toBe(2);
+    expect(warnings.map((w) => w.fallback)).toContain(true);
+    expect(await store.getJob(message.job_id)).toMatchObject({ status: "completed", deliveries: 1 });
   });
 });

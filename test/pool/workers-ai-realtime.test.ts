@@ -5,53 +5,19 @@
  * (fixtures/realtime/, sources in fixtures/realtime/sources.ts).
  */
 import { describe, expect, it } from "vitest";
-import type { ServiceConfig } from "../../src/config";
+import { WORKERS_AI_REALTIME_DEFAULTS, type ServiceConfig } from "../../src/config";
 import { createRealtimeEngine } from "../../src/engines/realtime";
-import type { EngineFailure, RealtimeSessionOptions } from "../../src/engines/realtime/types";
-import { WorkersAiRealtimeEngine, type WorkersAiEngineOptions } from "../../src/engines/realtime/workers-ai";
-import type { EngineEvent } from "../../src/protocol/messages";
 import * as flux from "./fixtures/realtime/flux-live";
+import { FLUX, NOVA3, bytes, link, opened, playAndCollect } from "./fixtures/realtime/link";
 import * as nova from "./fixtures/realtime/nova3-live";
 import { StandInRealtimeAi, settle, waitFor } from "./fixtures/realtime/stand-in-ai";
 
-const NOVA3 = "@cf/deepgram/nova-3";
-const FLUX = "@cf/deepgram/flux";
-
-function link(ai: StandInRealtimeAi, session: Partial<RealtimeSessionOptions> = {}, engine: WorkersAiEngineOptions = {}) {
-  const events: EngineEvent[] = [];
-  const failures: EngineFailure[] = [];
-  /** Events and finish() resolutions in the order they happened. */
-  const log: string[] = [];
-  let opened = 0;
-  const link = new WorkersAiRealtimeEngine(ai.asAi(), engine).createSession(
-    { sessionId: "sess_test", model: NOVA3, language: "en", interimResults: true, wordTimestamps: true, ...session },
-    {
-      onEvent: (event) => {
-        events.push(event);
-        log.push(event.type);
-      },
-      onOpen: () => opened++,
-      onFailure: (failure) => failures.push(failure),
-    },
-  );
-  return { link, events, failures, log, opened: () => opened };
-}
-
-async function opened(ai: StandInRealtimeAi, l: ReturnType<typeof link>) {
-  await waitFor(() => l.opened() === 1 && ai.server !== null, "the stream to open");
-}
-
-/** Play a sequence and wait until `count` events arrived (then a moment more, to catch extras). */
-async function playAndCollect(ai: StandInRealtimeAi, l: ReturnType<typeof link>, messages: readonly unknown[], count: number) {
-  ai.play(messages);
-  await waitFor(() => l.events.length >= count, `${count} events`);
-  await settle();
-}
-
-const bytes = (n: number, fill: number) => new Uint8Array(n).fill(fill);
-
 describe("Workers AI realtime: connecting", () => {
-  it("opens nova-3 through run(..., { websocket: true }) with linear16 16 kHz, interim results and the language", async () => {
+  // Input types as `Ai_Cf_Deepgram_Nova_3_Input` declares them (worker-configuration.d.ts):
+  // booleans, `channels` a number, `endpointing` a string; `sample_rate` (not in that schema)
+  // and `utterance_end_ms` (declared boolean there) as the integers Deepgram documents.
+  // The binding JSON-encodes them (workerd src/cloudflare/internal/ai-api.ts), so types survive.
+  it("opens nova-3 through run(..., { websocket: true }) with linear16 16 kHz, interim results and the language, in the schema's types", async () => {
     const ai = new StandInRealtimeAi();
     const l = link(ai, { language: "de" });
     await opened(ai, l);
@@ -61,14 +27,14 @@ describe("Workers AI realtime: connecting", () => {
     expect(call.options.websocket).toBe(true);
     expect(call.params).toEqual({
       encoding: "linear16",
-      sample_rate: "16000",
-      channels: "1",
-      interim_results: "true",
-      punctuate: "true",
-      smart_format: "true",
-      vad_events: "true",
+      sample_rate: 16000,
+      channels: 1,
+      interim_results: true,
+      punctuate: true,
+      smart_format: true,
+      vad_events: true,
       endpointing: "300",
-      utterance_end_ms: "1000",
+      utterance_end_ms: 1000,
       language: "de",
     });
     expect(l.link.state).toBe("open");
@@ -81,13 +47,13 @@ describe("Workers AI realtime: connecting", () => {
     await opened(ai, l);
     expect(ai.calls[0]!.params).not.toHaveProperty("language");
     // Deepgram still sends interims: UtteranceEnd is computed from them.
-    expect(ai.calls[0]!.params.interim_results).toBe("true");
+    expect(ai.calls[0]!.params.interim_results).toBe(true);
     l.link.close();
 
     const multi = new StandInRealtimeAi();
     const m = link(multi, { language: "auto" }, { autoLanguage: "multi", endpointingMs: 500, smartFormat: false });
     await opened(multi, m);
-    expect(multi.calls[0]!.params).toMatchObject({ language: "multi", endpointing: "500", smart_format: "false" });
+    expect(multi.calls[0]!.params).toMatchObject({ language: "multi", endpointing: "500", smart_format: false });
     m.link.close();
   });
 
@@ -411,20 +377,13 @@ describe("Workers AI realtime: flux events", () => {
     const l = link(ai, { model: FLUX });
     await opened(ai, l);
     await playAndCollect(ai, l, flux.FULL_TURN, 6);
-    expect(l.events).toEqual([
-      { type: "vad.speech_start", timestamp: 0.32 },
-      { type: "transcript.partial", text: "Hi", start: 0.32, end: 0.72 },
-      { type: "transcript.partial", text: "Hi there.", start: 0.32, end: 0.96 },
-      { type: "transcript.partial", text: "Hi there. How are", start: 0.32, end: 1.92 },
-      { type: "transcript.final", text: "Hi there. How are you?", start: 0.32, end: 2.4, confidence: 0.96 },
-      { type: "vad.speech_end", timestamp: 2.4 },
-    ]);
+    expect(l.events).toEqual(flux.FULL_TURN_EVENTS);
     l.link.close();
   });
 
-  it("flush sends ForceEndTurn and Flux's EndOfTurn becomes the final", async () => {
+  it("flush sends ForceEndTurn with fluxFlush ForceEndTurn, and Flux's EndOfTurn becomes the final", async () => {
     const ai = new StandInRealtimeAi({ onControl: (m, s) => m.type === "ForceEndTurn" && s.play(flux.FORCED_END) });
-    const l = link(ai, { model: FLUX });
+    const l = link(ai, { model: FLUX }, { fluxFlush: "ForceEndTurn" });
     await opened(ai, l);
     await playAndCollect(ai, l, flux.OPEN_TURN, 2);
     l.link.flush();
@@ -499,6 +458,9 @@ describe("createRealtimeEngine", () => {
     models: [NOVA3, FLUX],
     endTimeoutMs: 5000,
     fallback: null,
+    connectTimeoutMs: 10_000,
+    maxPendingBytes: 1_920_000,
+    workersAi: WORKERS_AI_REALTIME_DEFAULTS,
   });
 
   it("builds the Workers AI engine from the AI binding, and says so when the binding is missing", () => {

@@ -42,6 +42,8 @@ export interface BatchTranscription {
   words: BatchWord[];
   /** The model the engine says it ran, when its answer says (reported in the result instead of the configured name). */
   model?: string;
+  /** What the engine was asked for but did not return, with the reason shown to users (job `enhancements`). */
+  degraded?: { speakers?: string; language?: string };
 }
 
 export interface BatchTranscriber {

@@ -4,13 +4,20 @@
  * Input (Workers AI model page and the `Ai_Cf_Deepgram_Nova_3_Input` type in
  * worker-configuration.d.ts): `audio: { body, contentType }` plus Deepgram's
  * pre-recorded options (`diarize`, `punctuate`, `smart_format`, `language`,
- * `detect_language`, …). Output: Deepgram's pre-recorded response,
- * `results.channels[0].alternatives[0].words[]` with `word`,
- * `punctuated_word`, `start`, `end`, `confidence` and, with diarize,
- * `speaker` (an integer from 0) and `speaker_confidence`; with
- * detect_language, `results.channels[0].detected_language`.
- * Sources: https://developers.cloudflare.com/workers-ai/models/nova-3/ and
- * https://developers.deepgram.com/docs/diarization (see test/pool/fixtures/nova3.ts).
+ * `detect_language`, …).
+ *
+ * Output: the Workers AI schema (`Ai_Cf_Deepgram_Nova_3_Output`) lists words
+ * as `{word, start, end, confidence}` only; the `diarize` input promises
+ * "a speaker number starting at 0" on each word. Deepgram's own pre-recorded
+ * response adds `punctuated_word` and `speaker`, and `detected_language` on
+ * the channel with detect_language. So: `punctuated_word` is used when
+ * present, else `word`; a word without a speaker is attributed to speaker_0
+ * and a language not detected becomes "und" — and either is reported in
+ * `degraded` (the job's enhancements say so, and the pipeline logs a warning)
+ * instead of passing silently.
+ * Sources: https://developers.cloudflare.com/workers-ai/models/nova-3/,
+ * https://developers.deepgram.com/docs/diarization and
+ * https://developers.deepgram.com/docs/language-detection (see test/pool/fixtures/nova3.ts).
  */
 import { EngineError, engineErrorFromWorkersAi } from "./errors";
 import type { BatchAudio, BatchTranscribeOptions, BatchTranscriber, BatchTranscription, BatchWord } from "./types";
@@ -48,7 +55,7 @@ interface DeepgramWord {
 
 interface DeepgramChannel {
   detected_language?: unknown;
-  alternatives?: Array<{ words?: DeepgramWord[] }>;
+  alternatives?: Array<{ words?: DeepgramWord[]; languages?: unknown }>;
 }
 
 export class WorkersAiNova3Transcriber implements BatchTranscriber {
@@ -81,10 +88,22 @@ export class WorkersAiNova3Transcriber implements BatchTranscriber {
     if (channel === null) {
       throw new EngineError(this.name, `${this.name}: nova-3 answered without results.channels`, { retryable: true });
     }
-    const detected = typeof channel.detected_language === "string" ? channel.detected_language : null;
+    const alternative = channel.alternatives?.[0];
+    const detected = detectedLanguage(channel);
+    const { words, unlabelled } = mapDeepgramWords(alternative?.words ?? []);
+    const degraded: NonNullable<BatchTranscription["degraded"]> = {};
+    if (unlabelled > 0) {
+      degraded.speakers =
+        `nova-3 returned no speaker label for ${unlabelled} of ${words.length} words although diarize was requested ` +
+        "(its Workers AI output schema lists only word, start, end, confidence); those words are attributed to speaker_0";
+    }
+    if (auto && detected === null) {
+      degraded.language = 'nova-3 returned no detected_language although detect_language was requested; the language is reported as "und"';
+    }
     return {
       language_code: auto ? (detected ?? "und") : options.language,
-      words: mapDeepgramWords(channel.alternatives?.[0]?.words ?? []),
+      words,
+      ...(degraded.speakers || degraded.language ? { degraded } : {}),
     };
   }
 }
@@ -96,23 +115,36 @@ function firstChannel(output: unknown): DeepgramChannel | null {
   return Array.isArray(channels) && channels[0] ? channels[0] : null;
 }
 
-/** `punctuated_word` (else `word`); speaker n → "speaker_n"; confidence clamped to [0, 1]. */
-export function mapDeepgramWords(words: readonly DeepgramWord[]): BatchWord[] {
+/** Deepgram's `detected_language` on the channel, else the first of the alternative's `languages` (multi). */
+function detectedLanguage(channel: DeepgramChannel): string | null {
+  if (typeof channel.detected_language === "string" && channel.detected_language !== "") return channel.detected_language;
+  const languages = channel.alternatives?.[0]?.languages;
+  return Array.isArray(languages) && typeof languages[0] === "string" && languages[0] !== "" ? languages[0] : null;
+}
+
+/**
+ * `punctuated_word` (else `word`); speaker n → "speaker_n"; confidence clamped
+ * to [0, 1]. `unlabelled`: words that carried no speaker (given "speaker_0").
+ */
+export function mapDeepgramWords(words: readonly DeepgramWord[]): { words: BatchWord[]; unlabelled: number } {
   const out: BatchWord[] = [];
+  let unlabelled = 0;
   for (const w of words) {
     const text = typeof w.punctuated_word === "string" ? w.punctuated_word : typeof w.word === "string" ? w.word : "";
     const start = Number(w.start);
     const end = Number(w.end);
     if (text.trim() === "" || !Number.isFinite(start) || !Number.isFinite(end)) continue;
     const confidence = Number(w.confidence);
-    const speaker = Number(w.speaker);
+    const n = typeof w.speaker === "number" || (typeof w.speaker === "string" && w.speaker.trim() !== "") ? Number(w.speaker) : NaN;
+    const speaker = Number.isInteger(n) && n >= 0 ? n : null;
+    if (speaker === null) unlabelled++;
     out.push({
       word: text.trim(),
       start,
       end: Math.max(start, end),
       confidence: Number.isFinite(confidence) ? Math.min(1, Math.max(0, confidence)) : 1,
-      speaker: Number.isInteger(speaker) && speaker >= 0 ? `speaker_${speaker}` : "speaker_0",
+      speaker: `speaker_${speaker ?? 0}`,
     });
   }
-  return out;
+  return { words: out, unlabelled };
 }

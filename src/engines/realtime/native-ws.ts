@@ -1,106 +1,56 @@
 import type { EngineEvent } from "../../protocol/messages";
-import type {
-  RealtimeEngine,
-  RealtimeSession,
-  RealtimeSessionCallbacks,
-  RealtimeSessionOptions,
-} from "./types";
-import { LinkOutbox, waitAtMost } from "./link";
+import { SocketLink, type LinkProblem } from "./socket-link";
+import type { RealtimeEngine, RealtimeSession, RealtimeSessionCallbacks, RealtimeSessionOptions } from "./types";
 
 export interface NativeEngineOptions {
   /** ws(s):// or http(s):// URL of an engine speaking the native protocol. */
   url: string;
   /** Sent as `Authorization: Bearer …` when set. */
-  apiKey?: string;
-  /**
-   * Most audio held while the link is connecting. Past this the link is
-   * declared failed rather than growing without bound; the recording keeps
-   * the audio either way.
-   * @default 1_920_000 (60 s of 16 kHz s16)
-   */
-  maxPendingBytes?: number;
-  /**
-   * How long to wait for the engine to accept the connection.
-   * @default 10000
-   */
-  connectTimeoutMs?: number;
+  apiKey?: string | undefined;
+  /** Most audio held while connecting (config: REALTIME_MAX_PENDING_BYTES). */
+  maxPendingBytes: number;
+  /** How long the engine has to accept the connection (config: REALTIME_CONNECT_TIMEOUT_MS). */
+  connectTimeoutMs: number;
 }
-
-const DEFAULTS = { maxPendingBytes: 1_920_000, connectTimeoutMs: 10_000 };
 
 /** A self-hosted (or emulated) engine reached over the native WebSocket protocol. */
 export class NativeWebSocketEngine implements RealtimeEngine {
   readonly name = "native";
-  #options: Required<Omit<NativeEngineOptions, "apiKey">> & { apiKey?: string };
+  readonly #options: NativeEngineOptions;
 
   constructor(options: NativeEngineOptions) {
-    this.#options = { ...DEFAULTS, ...options };
+    this.#options = options;
   }
 
   createSession(options: RealtimeSessionOptions, callbacks: RealtimeSessionCallbacks): RealtimeSession {
-    return new NativeSession(this.#options, options, callbacks);
+    return new NativeLink(this.#options, options, callbacks);
   }
 }
 
-class NativeSession implements RealtimeSession {
-  state: RealtimeSession["state"] = "connecting";
-  #socket: WebSocket | null = null;
-  #outbox: LinkOutbox;
-  #callbacks: RealtimeSessionCallbacks;
-  #engine: NativeEngineOptions & typeof DEFAULTS;
-  #failed = false;
-  #finished: Promise<void>;
-  #resolveFinished!: () => void;
+class NativeLink extends SocketLink {
+  readonly #engine: NativeEngineOptions;
+  readonly #session: RealtimeSessionOptions;
 
-  constructor(
-    engine: NativeEngineOptions & typeof DEFAULTS,
-    options: RealtimeSessionOptions,
-    callbacks: RealtimeSessionCallbacks,
-  ) {
+  constructor(engine: NativeEngineOptions, session: RealtimeSessionOptions, callbacks: RealtimeSessionCallbacks) {
+    super(
+      {
+        maxPendingBytes: engine.maxPendingBytes,
+        connectTimeoutMs: engine.connectTimeoutMs,
+        endMessage: JSON.stringify({ type: "end" }),
+        keepAliveMessage: JSON.stringify({ type: "keepalive" }),
+      },
+      callbacks,
+    );
     this.#engine = engine;
-    this.#outbox = new LinkOutbox(engine.maxPendingBytes);
-    this.#callbacks = callbacks;
-    this.#finished = new Promise((resolve) => (this.#resolveFinished = resolve));
-    void this.#connect(options);
-  }
-
-  feed(pcm: Uint8Array): void {
-    this.#send(pcm);
+    this.#session = session;
   }
 
   flush(): void {
-    this.#send(JSON.stringify({ type: "flush" }));
+    this.send(JSON.stringify({ type: "flush" }));
   }
 
-  keepAlive(): void {
-    if (this.state === "open") this.#socket?.send(JSON.stringify({ type: "keepalive" }));
-  }
-
-  async finish(timeoutMs: number): Promise<void> {
-    if (this.state === "closed") return;
-    this.#send(JSON.stringify({ type: "end" }));
-    await waitAtMost(this.#finished, timeoutMs);
-    this.close();
-  }
-
-  close(): void {
-    if (this.state === "closed") return;
-    this.state = "closed";
-    this.#outbox.clear();
-    try {
-      this.#socket?.close(1000, "session finished");
-    } catch {
-      // Already closing; nothing to release.
-    }
-    this.#resolveFinished();
-  }
-
-  #send(data: Uint8Array | string): void {
-    if (this.state === "closed") return;
-    if (!this.#outbox.send(data)) this.#fail("connect", "engine did not accept the connection before its queue filled");
-  }
-
-  async #connect(options: RealtimeSessionOptions): Promise<void> {
+  protected request(signal: AbortSignal): Promise<Response> {
+    const options = this.#session;
     const url = new URL(this.#engine.url);
     url.protocol = url.protocol === "wss:" ? "https:" : url.protocol === "ws:" ? "http:" : url.protocol;
     url.searchParams.set("model", options.model);
@@ -112,46 +62,10 @@ class NativeSession implements RealtimeSession {
     url.searchParams.set("session_id", options.sessionId);
     const headers: Record<string, string> = { Upgrade: "websocket" };
     if (this.#engine.apiKey) headers.Authorization = `Bearer ${this.#engine.apiKey}`;
-
-    // Aborted only if the upgrade itself takes too long: a signal still armed
-    // after the upgrade would tear down the open socket when it fires.
-    const abort = new AbortController();
-    const timer = setTimeout(() => abort.abort(new Error(`no answer within ${this.#engine.connectTimeoutMs} ms`)), this.#engine.connectTimeoutMs);
-    let response: Response;
-    try {
-      response = await fetch(url.toString(), { headers, signal: abort.signal });
-    } catch (err) {
-      this.#fail("connect", `engine unreachable: ${describe(err)}`);
-      return;
-    } finally {
-      clearTimeout(timer);
-    }
-    const socket = response.webSocket;
-    if (!socket) {
-      this.#fail("connect", `engine refused the connection (HTTP ${response.status})`);
-      return;
-    }
-    if (this.state === "closed") {
-      socket.accept();
-      socket.close(1000, "session finished");
-      return;
-    }
-    socket.accept();
-    this.#socket = socket;
-    socket.addEventListener("message", (event) => this.#onMessage(event.data));
-    socket.addEventListener("close", (event) => {
-      if (this.state === "closed") return;
-      // A close after the engine's session.end is the normal end of a link.
-      this.#fail("runtime", `engine closed the link (${event.code}${event.reason ? `: ${event.reason}` : ""})`);
-    });
-    socket.addEventListener("error", () => this.#fail("runtime", "engine link error"));
-
-    this.state = "open";
-    this.#outbox.open(socket);
-    this.#callbacks.onOpen?.();
+    return fetch(url.toString(), { headers, signal });
   }
 
-  #onMessage(data: unknown): void {
+  protected onMessage(data: unknown): void {
     if (typeof data !== "string") return;
     let event: EngineEvent;
     try {
@@ -160,29 +74,25 @@ class NativeSession implements RealtimeSession {
       return; // An engine bug must not take the session down; the recording is unaffected.
     }
     if (typeof event !== "object" || event === null) return;
-    if (event.type === "session.end") {
-      this.state = "closed";
-      this.#resolveFinished();
-      return;
-    }
-    this.#callbacks.onEvent(event);
+    // The engine's last word: everything it owed has been sent.
+    if (event.type === "session.end") this.end();
+    else this.emit(event);
   }
 
-  #fail(phase: "connect" | "runtime", message: string): void {
-    if (this.#failed || this.state === "closed") return;
-    this.#failed = true;
-    this.state = "closed";
-    this.#outbox.clear();
-    try {
-      this.#socket?.close(1011, "link failed");
-    } catch {
-      // The socket is already gone.
+  protected describe(problem: LinkProblem): string {
+    switch (problem.kind) {
+      case "unreachable":
+        return `engine unreachable: ${problem.detail}`;
+      case "refused":
+        return `engine refused the connection (HTTP ${problem.status})`;
+      case "queue-full":
+        return "engine did not accept the connection before its queue filled";
+      case "closed":
+        return `engine closed the link (${problem.code}${problem.reason ? `: ${problem.reason}` : ""})`;
+      case "socket-error":
+        return "engine link error";
+      case "never-opened":
+        return `engine did not accept the connection within ${problem.timeoutMs} ms of the end`;
     }
-    this.#resolveFinished();
-    this.#callbacks.onFailure({ phase, message });
   }
-}
-
-function describe(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

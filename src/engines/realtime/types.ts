@@ -41,9 +41,12 @@ export interface RealtimeSessionCallbacks {
  * and the caller still holds the audio in its recording.
  */
 export interface RealtimeSession {
-  readonly state: "connecting" | "open" | "closed";
   feed(pcm: Uint8Array): void;
-  /** Ask the engine to finalize what it has now. */
+  /**
+   * Ask the engine to finalize what it has now. What that means differs per
+   * engine (README "Engines"): nova-3 sends Deepgram's `Finalize`; Flux by
+   * default closes the open turn on our side (no control message).
+   */
   flush(): void;
   /**
    * Optional: the session calls this during client silence (no audio for a
@@ -59,11 +62,6 @@ export interface RealtimeSession {
   finish(timeoutMs: number): Promise<void>;
   /** Drop the link now. */
   close(): void;
-  /**
-   * Tell the engine the link is alive during client silence, so it does not
-   * time out. Optional: engines without idle timeouts need nothing.
-   */
-  keepAlive?(): void;
 }
 
 export interface RealtimeEngine {

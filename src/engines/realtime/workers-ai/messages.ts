@@ -1,9 +1,20 @@
 /**
  * Wire messages of Deepgram's live transcription, as Workers AI relays them
  * for `@cf/deepgram/nova-3` (Deepgram's `/v1/listen` streaming API) and
- * `@cf/deepgram/flux` (Deepgram's `/v2/listen` turn-based API). Only the
- * fields the Workers AI adapter reads are required; everything else is
- * optional so a message with extra or missing fields still parses.
+ * `@cf/deepgram/flux` (Deepgram's `/v2/listen` turn-based API), with a
+ * literal `type` on each so a `switch` narrows. The readers at the end
+ * (`readNovaMessage`, `readFluxMessage`) are the one place raw JSON becomes
+ * these types; field values are still checked where they are used, since
+ * the platform may send fewer fields than declared.
+ *
+ * Flux on Workers AI is documented differently from Deepgram's own API:
+ * `Ai_Cf_Deepgram_Flux_Output` (worker-configuration.d.ts, the flux model
+ * page's output schema) lists `event`, `turn_index`, `audio_window_*`,
+ * `transcript`, `words` and NO `type` field, and Cloudflare's own Flux client
+ * (cloudflare/agents packages/voice/src/workers-ai-providers.ts) dispatches on
+ * `event` alone; Deepgram's /v2/listen wraps the same fields in
+ * `{"type":"TurnInfo", …}`. The reader accepts both (and a bare
+ * `{"type":"EndOfTurn"}`), so whichever Workers AI relays is understood.
  *
  * Sources (checked when this was written):
  *  - Workers AI "nova-3" model page, https://developers.cloudflare.com/workers-ai/models/nova-3/
@@ -13,14 +24,18 @@
  *  - Workers AI "flux" model page, https://developers.cloudflare.com/workers-ai/models/flux/:
  *    `env.AI.run("@cf/deepgram/flux", { encoding: "linear16", sample_rate: "16000" }, { websocket: true })`
  *    returns a Response whose `webSocket` carries the stream; `Ai_Cf_Deepgram_Flux_Input` /
- *    `Ai_Cf_Deepgram_Flux_Output` in worker-configuration.d.ts (string-valued params,
- *    eot_threshold, eager_eot_threshold, eot_timeout_ms; TurnInfo fields).
+ *    `Ai_Cf_Deepgram_Flux_Output` in worker-configuration.d.ts (string-typed params
+ *    sample_rate, eot_threshold, eager_eot_threshold, eot_timeout_ms; output fields
+ *    without `type`). The page lists no client control messages.
+ *  - workerd src/cloudflare/internal/ai-api.ts (https://github.com/cloudflare/workerd):
+ *    with `{ websocket: true }` the binding sends `JSON.stringify({ inputs, options })` as
+ *    the `body` query parameter, so input types (booleans, numbers) survive the trip.
  *  - AI Gateway "Realtime WebSockets API" (Deepgram on Workers AI),
  *    https://developers.cloudflare.com/ai-gateway/usage/websockets-api/realtime-api/
  *    (`model=@cf/deepgram/nova-3&encoding=linear16&sample_rate=16000&interim_results=true`).
  *  - cloudflare/agents, packages/voice/src/workers-ai-providers.ts
  *    (https://github.com/cloudflare/agents): the same `run(..., { websocket: true })` call,
- *    `resp.webSocket.accept()`, string-valued params for nova-3 and flux.
+ *    `resp.webSocket.accept()`; Flux messages dispatched on `event`; no ForceEndTurn.
  *  - Deepgram JS SDK `LiveTranscriptionEvent` (Results shape),
  *    https://app.unpkg.com/@deepgram/sdk@4.11.2/files/src/lib/types/LiveTranscriptionEvent.ts
  *  - Deepgram Rust SDK src/common/stream_response.rs and src/common/flux_response.rs
@@ -41,6 +56,7 @@
  *    (no EndOfTurn and no Metadata: the last Update is the stream's final transcript)
  *  - Deepgram "Flux State Machine", https://developers.deepgram.com/docs/flux/state
  *  - Deepgram "Flux Force End Turn", https://developers.deepgram.com/docs/flux/force-end-turn
+ *    (Deepgram's hosted API; the Workers AI flux page does not list it, so it is opt-in)
  *  - Deepgram "Flux End-of-Turn Detection Parameters", https://developers.deepgram.com/docs/flux/configuration
  *  - Deepgram Flux AsyncAPI reference, https://developers.deepgram.com/reference/speech-to-text/listen-flux
  *    (client control types Finalize / CloseStream / KeepAlive; server Connected / TurnInfo / Error)
@@ -143,17 +159,21 @@ export interface FluxConnected {
   sequence_id?: number;
 }
 
+/**
+ * Normalised by {@link readFluxMessage}: `type` is always "TurnInfo", whatever
+ * the wire carried. Every other field is optional, as in the Workers AI schema.
+ */
 export interface FluxTurnInfo {
   type: "TurnInfo";
+  event: FluxTurnEvent;
   request_id?: string;
   sequence_id?: number;
-  event: FluxTurnEvent;
-  turn_index: number;
+  turn_index?: number;
   /** Seconds since the start of the stream. */
-  audio_window_start: number;
-  audio_window_end: number;
+  audio_window_start?: number;
+  audio_window_end?: number;
   /** Everything said so far in this turn. */
-  transcript: string;
+  transcript?: string;
   words?: FluxWord[];
   end_of_turn_confidence?: number;
   /** `"model"` or `"manual"` (after ForceEndTurn), on EndOfTurn in newer releases. */
@@ -175,3 +195,47 @@ export type FluxClientMessage =
   | { type: "KeepAlive" }
   | { type: "Finalize" }
   | { type: "ForceEndTurn" };
+
+/* ------------------------------------------------------------------ */
+/* Readers                                                             */
+/* ------------------------------------------------------------------ */
+
+/** A parsed JSON object from the engine, before its shape is known. */
+export type RawMessage = Record<string, unknown>;
+
+function typed<T extends { type: string }>(raw: object, types: ReadonlySet<string>): raw is T {
+  return "type" in raw && typeof raw.type === "string" && types.has(raw.type);
+}
+
+const NOVA_TYPES: ReadonlySet<string> = new Set(["Results", "SpeechStarted", "UtteranceEnd", "Metadata", "Error"]);
+const FLUX_OTHER_TYPES: ReadonlySet<string> = new Set(["Error", "Connected"]);
+const FLUX_TURN_EVENTS: ReadonlySet<string> = new Set(["Update", "StartOfTurn", "EagerEndOfTurn", "TurnResumed", "EndOfTurn"]);
+
+/** A nova-3 message by its `type`, or null when the type is not one nova-3 documents. */
+export function readNovaMessage(raw: RawMessage): NovaServerMessage | null {
+  return typed<NovaServerMessage>(raw, NOVA_TYPES) ? raw : null;
+}
+
+function isTurnEvent(value: unknown): value is FluxTurnEvent {
+  return typeof value === "string" && FLUX_TURN_EVENTS.has(value);
+}
+
+/**
+ * A Flux message: a turn event from `event` (the Workers AI schema) or from
+ * `type` (a bare event name), `Error` and `Connected` by `type`; null for
+ * anything else.
+ */
+export function readFluxMessage(raw: RawMessage): FluxServerMessage | null {
+  const event = isTurnEvent(raw.event) ? raw.event : isTurnEvent(raw.type) ? raw.type : null;
+  if (event !== null) return { ...raw, type: "TurnInfo", event };
+  return typed<FluxError | FluxConnected>(raw, FLUX_OTHER_TYPES) ? raw : null;
+}
+
+/** Which fields a message had and its `type` / `event`, for logs (never values: they may hold speech). */
+export function describeShape(raw: RawMessage): { keys: string[]; type?: string; event?: string } {
+  return {
+    keys: Object.keys(raw).sort().slice(0, 20),
+    ...(typeof raw.type === "string" ? { type: raw.type.slice(0, 40) } : {}),
+    ...(typeof raw.event === "string" ? { event: raw.event.slice(0, 40) } : {}),
+  };
+}
