@@ -7,8 +7,10 @@ import { decodeAlaw, decodeMulaw } from "./g711";
 import { f32ArrayToS16, readF32LE, readS16LE, s16BytesLE } from "./pcm";
 import { Resampler } from "./resampler";
 
-/** The rate every converter outputs. */
-export const OUTPUT_SAMPLE_RATE = 16000;
+import { STREAM_SAMPLE_RATE } from "./format";
+
+/** The rate every converter outputs: the canonical stream's. */
+export const OUTPUT_SAMPLE_RATE = STREAM_SAMPLE_RATE;
 
 /** Turns one session's incoming frames into 16 kHz s16le mono bytes. */
 export interface AudioConverter {

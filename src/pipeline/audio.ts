@@ -6,9 +6,11 @@
 import { parseWavHeader, WAV_HEADER_BYTES, wavHeader } from "../audio/wav";
 import { PermanentJobError } from "./errors";
 
-export const PIPELINE_SAMPLE_RATE = 16000;
-/** 16 kHz × 2 bytes. */
-export const BYTES_PER_SECOND = PIPELINE_SAMPLE_RATE * 2;
+import { STREAM_BYTES_PER_SECOND, STREAM_SAMPLE_RATE } from "../audio/format";
+
+/** Recordings are the canonical stream (src/audio/format.ts). */
+export const PIPELINE_SAMPLE_RATE = STREAM_SAMPLE_RATE;
+export const BYTES_PER_SECOND = STREAM_BYTES_PER_SECOND;
 /** Header bytes read to find the data chunk (LIST and other chunks may precede it). */
 const HEADER_PROBE_BYTES = 64 * 1024;
 

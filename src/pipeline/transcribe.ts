@@ -5,6 +5,7 @@
  * labels are mapped to global ids (README "Chunking and speakers").
  */
 import { WAV_HEADER_BYTES } from "../audio/wav";
+import { roundMs as round3 } from "../audio/format";
 import { EngineError } from "../engines/batch/errors";
 import type { BatchTranscribeOptions, BatchTranscriber, BatchWord } from "../engines/batch/types";
 import { BYTES_PER_SECOND, quietestCut, readPcmRange, toWav, type StoredRecording } from "./audio";
@@ -145,6 +146,3 @@ export function mergeChunks(chunks: readonly ChunkOutput[], requested: string): 
   return { words, language_code: language };
 }
 
-function round3(x: number): number {
-  return Math.round(x * 1000) / 1000;
-}

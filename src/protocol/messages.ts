@@ -196,6 +196,3 @@ export type EngineEvent =
   | ErrorMessage
   | EngineSessionEnd;
 
-/** Rate and format of the audio the service records and sends to engines. */
-export const CANONICAL_SAMPLE_RATE = 16000;
-export const CANONICAL_BYTES_PER_SAMPLE = 2;

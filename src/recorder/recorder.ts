@@ -14,6 +14,7 @@
  * Part n ≥ 2 covers PCM bytes [(n-1)·P − 44, n·P − 44).
  */
 import { WAV_HEADER_BYTES, wavHeader } from "../audio/wav";
+import { STREAM_BYTES_PER_MS, streamSeconds } from "../audio/format";
 
 export interface RecorderOptions {
   /** R2 object key of the finished WAV. */
@@ -42,7 +43,7 @@ export interface RecordingSummary {
   parts: number;
 }
 
-const BYTES_PER_MS = 32; // 16 kHz × 2 bytes
+const BYTES_PER_MS = STREAM_BYTES_PER_MS;
 /** SQLite rows in a Durable Object are capped at 2 MB; stay well clear. */
 const MAX_ROW_BYTES = 1024 * 1024;
 const UPLOAD_ATTEMPTS = 5;
@@ -225,7 +226,7 @@ export class Recorder {
     return {
       key: this.#options.key,
       dataBytes,
-      durationSeconds: dataBytes / (BYTES_PER_MS * 1000),
+      durationSeconds: streamSeconds(dataBytes),
       parts: Math.max(1, this.#uploadedParts().length),
     };
   }
@@ -233,7 +234,7 @@ export class Recorder {
   #putOptions(dataBytes: number): R2PutOptions {
     return {
       httpMetadata: { contentType: "audio/wav" },
-      customMetadata: { ...this.#options.metadata, duration_seconds: (dataBytes / 32000).toFixed(3) },
+      customMetadata: { ...this.#options.metadata, duration_seconds: streamSeconds(dataBytes).toFixed(3) },
     };
   }
 

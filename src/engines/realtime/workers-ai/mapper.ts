@@ -46,6 +46,4 @@ export function num(value: unknown): number | null {
 }
 
 /** Millisecond precision: Deepgram's floats (0.71999997, start+duration sums) come out clean. */
-export function round3(value: number): number {
-  return Math.round(value * 1000) / 1000;
-}
+export { roundMs as round3 } from "../../../audio/format";

@@ -1,0 +1,32 @@
+/**
+ * The native real-time protocol (DESIGN §4) as a ClientProtocol: every event
+ * is one JSON text frame; control messages are `{"type": "flush" | "end" |
+ * "keepalive"}`.
+ */
+import type { ClientProtocol, ControlRequest } from "./client-protocol";
+import { CLIENT_MESSAGE_TYPES } from "./messages";
+
+/** Control messages are small JSON; longer text is refused unparsed. */
+export const MAX_CONTROL_CHARS = 4096;
+
+export const nativeProtocol: ClientProtocol = {
+  name: "native",
+  render: (event) => JSON.stringify(event),
+  parseControl,
+};
+
+function parseControl(text: string): ControlRequest {
+  if (text.length > MAX_CONTROL_CHARS) return invalid(`control messages are at most ${MAX_CONTROL_CHARS} characters`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return invalid("text frames must be JSON control messages");
+  }
+  const type = typeof parsed === "object" && parsed !== null ? (parsed as { type?: unknown }).type : undefined;
+  if (typeof type !== "string") return invalid("control messages must be JSON objects with a string 'type'");
+  if ((CLIENT_MESSAGE_TYPES as readonly string[]).includes(type)) return { type: type as (typeof CLIENT_MESSAGE_TYPES)[number] };
+  return invalid(`unknown message type '${type.slice(0, 64)}'; expected ${CLIENT_MESSAGE_TYPES.join(", ")}`);
+}
+
+const invalid = (reason: string): ControlRequest => ({ type: "invalid", reason });

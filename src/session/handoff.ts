@@ -1,0 +1,73 @@
+/**
+ * What the gateway hands a session object with the upgrade request: the
+ * validated session, typed on both sides. The gateway encodes it; the object
+ * decodes it with a schema check, so a malformed hand-off is refused, never
+ * half-read (the way partyserver pairs encodeProps/decodeProps).
+ */
+import { z } from "zod";
+import { AUDIO_ENCODINGS } from "../protocol/messages";
+import type { SessionConfig } from "../protocol/params";
+
+/** The one header that carries the hand-off. */
+const HANDOFF_HEADER = "x-session-handoff";
+/** Test-only fault injection, honoured only where DEV_FAULTS=enabled (never in a deployment). */
+export const DEV_FAULTS_HEADER = "x-dev-faults";
+
+const sessionConfigSchema = z.object({
+  model: z.string(),
+  language: z.string(),
+  encoding: z.enum(AUDIO_ENCODINGS),
+  sample_rate: z.number().int().positive(),
+  interim_results: z.boolean(),
+  word_timestamps: z.boolean(),
+  enable_vad: z.boolean(),
+  enhance_on_end: z.boolean(),
+  enhance_llm_cleanup: z.boolean(),
+  enhance_emotions: z.boolean(),
+  num_speakers: z.number().int().positive().nullable(),
+}) satisfies z.ZodType<SessionConfig>;
+
+const handoffSchema = z.object({
+  sessionId: z.string().regex(/^sess_[0-9a-z]{26,}$/),
+  config: sessionConfigSchema,
+  /** Id of the API key that opened the session ("anonymous" with auth off). */
+  owner: z.string().min(1),
+  /** The gateway took a concurrency slot that the session must release when it ends. */
+  holdsSlot: z.boolean(),
+  /** The wire protocol the client speaks (src/protocol/client-protocol.ts). */
+  protocol: z.enum(["native"]),
+});
+
+export type SessionHandoff = z.infer<typeof handoffSchema>;
+
+export interface DevFaults {
+  /** Queue sends still to fail. */
+  queueSend: number;
+}
+
+export class HandoffError extends Error {}
+
+/** Put the hand-off on the headers of the request forwarded to the object. */
+export function encodeHandoff(handoff: SessionHandoff, headers: Headers): void {
+  headers.set(HANDOFF_HEADER, JSON.stringify(handoffSchema.parse(handoff)));
+}
+
+/** Read and check the hand-off; throws HandoffError when it is missing or malformed. */
+export function decodeHandoff(request: Request): SessionHandoff {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(request.headers.get(HANDOFF_HEADER) ?? "null");
+  } catch {
+    throw new HandoffError("the session hand-off is not JSON");
+  }
+  const parsed = handoffSchema.safeParse(raw);
+  if (!parsed.success) throw new HandoffError(`the session hand-off is malformed: ${parsed.error.issues[0]?.message ?? "invalid"}`);
+  return parsed.data;
+}
+
+/** The faults a test asked for, where the deployment allows them at all. */
+export function decodeDevFaults(request: Request, enabled: boolean): DevFaults {
+  if (!enabled) return { queueSend: 0 };
+  const spec = new URLSearchParams(request.headers.get(DEV_FAULTS_HEADER) ?? "");
+  return { queueSend: Math.max(0, Number(spec.get("queue_send") ?? 0) || 0) };
+}
