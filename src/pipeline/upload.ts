@@ -12,7 +12,7 @@ import { parseWavHeader, WAV_HEADER_BYTES, wavHeader, WavError, type WavHeaderIn
 import { MIN_PART_BYTES, readConfig, type AppEnv } from "../config";
 import { errorMessage, log } from "../log";
 import { newJobId } from "../store/ids";
-import { r2Keys } from "../store/keys";
+import { r2Keys, UPLOAD_AUDIO_NAME } from "../store/keys";
 import { jobMessage, jobParameters, pendingJob } from "../store/records";
 import type { Store } from "../store/store";
 
@@ -51,8 +51,7 @@ export interface UploadRequest {
   owner: string;
 }
 
-/** File name of the converted audio under `uploads/<job_id>/`. */
-export const UPLOAD_AUDIO_NAME = "audio.wav";
+export { UPLOAD_AUDIO_NAME };
 /** Header bytes looked at before giving up on finding the data chunk. */
 const HEADER_PROBE_BYTES = [64 * 1024, 1024 * 1024];
 /** Input read per step (rounded down to whole frames). */

@@ -3,10 +3,9 @@
 // not by what clients happen to send: these tests build the largest one possible.
 import { serialize } from "node:v8";
 import { describe, expect, it } from "vitest";
-import { UPLOAD_AUDIO_NAME } from "../../src/pipeline/upload";
 import { MAX_LANGUAGE_LENGTH, MAX_SPEAKERS } from "../../src/protocol/params";
 import { newJobId, newSessionId } from "../../src/store/ids";
-import { r2Keys } from "../../src/store/keys";
+import { r2Keys, UPLOAD_AUDIO_NAME } from "../../src/store/keys";
 import { jobMessage, jobParameters, pendingJob, QUEUE_MESSAGE_LIMIT_BYTES } from "../../src/store/records";
 
 /** Every parameter at its cap; the language in the characters that cost most as JSON (\u0000 → 6 bytes) and as UTF-8. */
