@@ -51,6 +51,7 @@ export interface UploadRequest {
   owner: string;
 }
 
+/** File name of the converted audio under `uploads/<job_id>/` (defined with the other key names). */
 export { UPLOAD_AUDIO_NAME };
 /** Header bytes looked at before giving up on finding the data chunk. */
 const HEADER_PROBE_BYTES = [64 * 1024, 1024 * 1024];
