@@ -1,16 +1,14 @@
 /**
- * Client audio (any encoding the protocol allows, 8–48 kHz) to the canonical
- * 16 kHz s16le mono the recorder stores and engines receive.
+ * Client audio (any encoding the protocol allows, 8–48 kHz streams, 8–96 kHz
+ * uploads) to the canonical 16 kHz s16le mono the recorder stores and engines receive.
  */
 import { BYTES_PER_SAMPLE, type AudioEncoding } from "../protocol/messages";
 import { decodeAlaw, decodeMulaw } from "./g711";
+import { MAX_UPLOAD_SAMPLE_RATE, MIN_INPUT_SAMPLE_RATE, OUTPUT_SAMPLE_RATE } from "./limits";
 import { f32ArrayToS16, readF32LE, readS16LE, s16BytesLE } from "./pcm";
 import { Resampler } from "./resampler";
 
-import { STREAM_SAMPLE_RATE } from "./format";
-
-/** The rate every converter outputs: the canonical stream's. */
-export const OUTPUT_SAMPLE_RATE = STREAM_SAMPLE_RATE;
+export { OUTPUT_SAMPLE_RATE };
 
 /** Turns one session's incoming frames into 16 kHz s16le mono bytes. */
 export interface AudioConverter {
@@ -37,11 +35,11 @@ export function isWholeSamples(encoding: AudioEncoding, byteLength: number): boo
 
 /**
  * A converter for a stream declared as `encoding` at `sampleRate` Hz.
- * @throws RangeError if `sampleRate` is not a positive integer
+ * @throws RangeError if `sampleRate` is not an integer from MIN_INPUT_SAMPLE_RATE to MAX_UPLOAD_SAMPLE_RATE
  */
 export function createAudioConverter(encoding: AudioEncoding, sampleRate: number): AudioConverter {
-  if (!Number.isSafeInteger(sampleRate) || sampleRate < 1) {
-    throw new RangeError(`sampleRate must be a positive integer, got ${sampleRate}`);
+  if (!Number.isSafeInteger(sampleRate) || sampleRate < MIN_INPUT_SAMPLE_RATE || sampleRate > MAX_UPLOAD_SAMPLE_RATE) {
+    throw new RangeError(`sampleRate must be an integer from ${MIN_INPUT_SAMPLE_RATE} to ${MAX_UPLOAD_SAMPLE_RATE}, got ${sampleRate}`);
   }
   if (encoding === "pcm_s16le" && sampleRate === OUTPUT_SAMPLE_RATE) return new PassthroughConverter();
   return new DecodingConverter(encoding, sampleRate);

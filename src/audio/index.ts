@@ -5,6 +5,12 @@
  */
 export { createAudioConverter, isWholeSamples, OUTPUT_SAMPLE_RATE, type AudioConverter } from "./convert";
 export {
+  MAX_STREAM_SAMPLE_RATE,
+  MAX_UPLOAD_CHANNELS,
+  MAX_UPLOAD_SAMPLE_RATE,
+  MIN_INPUT_SAMPLE_RATE,
+} from "./limits";
+export {
   alawToS16,
   decodeAlaw,
   decodeMulaw,
@@ -25,7 +31,7 @@ export {
   writeF32LE,
   writeS16LE,
 } from "./pcm";
-export { Resampler, type ResamplerDesign } from "./resampler";
+export { MAX_RATE_RATIO, MAX_RESAMPLER_BYTES, Resampler, resamplerBytes, type ResamplerDesign } from "./resampler";
 export {
   parseWav,
   parseWavHeader,

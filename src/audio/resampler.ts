@@ -11,6 +11,7 @@
  * the input exactly: no group delay shifts transcript timestamps. The price is
  * a lookahead of half the filter span, held back until more input or flush().
  */
+import { MAX_UPLOAD_SAMPLE_RATE, MIN_INPUT_SAMPLE_RATE, OUTPUT_SAMPLE_RATE } from "./limits";
 import { roundToS16 } from "./pcm";
 
 /** Filter parameters a {@link Resampler} chose; read-only information. */
@@ -37,6 +38,8 @@ export interface ResamplerDesign {
   cutoffHz: number;
   /** Start of the stopband: everything at or above it is attenuated by `attenuationDb`. */
   stopbandHz: number;
+  /** Bytes this resampler holds: its coefficient table plus its input buffer (see {@link resamplerBytes}). */
+  memoryBytes: number;
 }
 
 /*
@@ -70,6 +73,23 @@ const FINE_PHASES = 512;
 
 /** Input samples copied in per pass, so a multi-second call needs no large buffer. */
 const BLOCK = 4096;
+
+/*
+ * Downsampling by a ratio r needs a filter r times as long (its transition band
+ * is fixed in output hertz), and an interpolated table keeps FINE_PHASES + 1 rows
+ * of it: memory and time per sample grow with the ratio. A header claiming
+ * 100 MHz once made a 1.3 GB table. Refusing ratios beyond what the service
+ * accepts (96 kHz uploads → 16 kHz; 8 kHz → 16 kHz the other way) bounds both
+ * for every resampler that can exist, whatever the absolute rates.
+ */
+/** Largest ratio between the two rates, either way round. */
+export const MAX_RATE_RATIO = Math.max(MAX_UPLOAD_SAMPLE_RATE / OUTPUT_SAMPLE_RATE, OUTPUT_SAMPLE_RATE / MIN_INPUT_SAMPLE_RATE);
+/**
+ * Most bytes one resampler holds at MAX_RATE_RATIO: 513 rows × 516 taps of
+ * Float32 (1.01 MiB) plus its input buffer. The bank cache below keeps at most
+ * BANK_CACHE_SIZE tables per isolate. A unit test checks every accepted ratio.
+ */
+export const MAX_RESAMPLER_BYTES = 1.1 * 1024 * 1024;
 
 const S16_SCALE = 32768;
 
@@ -110,14 +130,10 @@ export class Resampler {
   /**
    * @param inRate input sample rate in Hz (positive integer)
    * @param outRate output sample rate in Hz (positive integer). @default 16000
-   * @throws RangeError if a rate is not a positive integer
+   * @throws RangeError if a rate is not a positive integer, or one is more than MAX_RATE_RATIO times the other
    */
-  constructor(inRate: number, outRate: number = 16000) {
-    for (const [name, rate] of [["inRate", inRate], ["outRate", outRate]] as const) {
-      if (!Number.isSafeInteger(rate) || rate < 1) {
-        throw new RangeError(`${name} must be a positive integer, got ${rate}`);
-      }
-    }
+  constructor(inRate: number, outRate: number = OUTPUT_SAMPLE_RATE) {
+    checkRates(inRate, outRate);
     this.inRate = inRate;
     this.outRate = outRate;
     this.passthrough = inRate === outRate;
@@ -319,7 +335,10 @@ function filterBank(inRate: number, outRate: number): FilterBank {
   return bank;
 }
 
-function designBank(inRate: number, outRate: number): FilterBank {
+/** The size of a filter, decided before any coefficient is computed or allocated. */
+type FilterShape = Omit<ResamplerDesign, "beta" | "attenuationDb"> & { half: number };
+
+function filterShape(inRate: number, outRate: number): FilterShape {
   const g = gcd(inRate, outRate);
   const L = outRate / g;
   const M = inRate / g;
@@ -336,8 +355,36 @@ function designBank(inRate: number, outRate: number): FilterBank {
 
   const interpolatedPhases = L * taps > MAX_STORED_COEFFICIENTS;
   // With interpolation, row F (fraction 1.0) is stored too so row r+1 always exists.
-  const rowStep = interpolatedPhases ? FINE_PHASES : L;
   const storedPhases = interpolatedPhases ? FINE_PHASES + 1 : L;
+  const memoryBytes = Float32Array.BYTES_PER_ELEMENT * (storedPhases * taps + taps + BLOCK);
+  return { inRate, outRate, interpolation: L, decimation: M, taps, half, storedPhases, interpolatedPhases, passbandHz, cutoffHz, stopbandHz, memoryBytes };
+}
+
+/**
+ * Bytes a resampler from `inRate` to `outRate` would hold (coefficient table and
+ * input buffer), computed without building it.
+ * @throws RangeError for rates the {@link Resampler} refuses
+ */
+export function resamplerBytes(inRate: number, outRate: number = OUTPUT_SAMPLE_RATE): number {
+  checkRates(inRate, outRate);
+  return inRate === outRate ? 0 : filterShape(inRate, outRate).memoryBytes;
+}
+
+function checkRates(inRate: number, outRate: number): void {
+  for (const [name, rate] of [["inRate", inRate], ["outRate", outRate]] as const) {
+    if (!Number.isSafeInteger(rate) || rate < 1) {
+      throw new RangeError(`${name} must be a positive integer, got ${rate}`);
+    }
+  }
+  if (Math.max(inRate, outRate) > MAX_RATE_RATIO * Math.min(inRate, outRate)) {
+    throw new RangeError(`cannot resample ${inRate} Hz to ${outRate} Hz: the rates may differ by a factor of at most ${MAX_RATE_RATIO}`);
+  }
+}
+
+function designBank(inRate: number, outRate: number): FilterBank {
+  const { half, ...shape } = filterShape(inRate, outRate);
+  const { taps, storedPhases, interpolatedPhases, interpolation: L, cutoffHz } = shape;
+  const rowStep = interpolatedPhases ? FINE_PHASES : L;
 
   const bandwidth = (2 * cutoffHz) / inRate; // sinc scale in cycles per input sample, ×2
   const i0Beta = besselI0(BETA);
@@ -359,23 +406,7 @@ function designBank(inRate: number, outRate: number): FilterBank {
     for (let j = 0; j < taps; j++) coefficients[r * taps + j] = row[j]! / sum;
   }
 
-  return {
-    design: {
-      inRate,
-      outRate,
-      interpolation: L,
-      decimation: M,
-      taps,
-      storedPhases,
-      interpolatedPhases,
-      beta: BETA,
-      attenuationDb: ATTENUATION_DB,
-      passbandHz,
-      cutoffHz,
-      stopbandHz,
-    },
-    coefficients,
-  };
+  return { design: { ...shape, beta: BETA, attenuationDb: ATTENUATION_DB }, coefficients };
 }
 
 function sinc(x: number): number {

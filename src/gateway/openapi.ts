@@ -20,7 +20,9 @@
 import { z } from "zod";
 import type { EnhancedTranscript, ResultSegment, ResultSpeaker, StageReport } from "../pipeline/result";
 import { AUDIO_ENCODINGS, CLIENT_MESSAGE_TYPES, CLOSE_CODES, ERROR_CODES, WARNING_CODES, type ServerMessageType, type Word } from "../protocol/messages";
+import { MAX_UPLOAD_CHANNELS, MAX_UPLOAD_SAMPLE_RATE } from "../audio/limits";
 import {
+  MAX_LANGUAGE_LENGTH,
   MAX_SAMPLE_RATE,
   MAX_SPEAKERS,
   MIN_SAMPLE_RATE,
@@ -260,7 +262,7 @@ type JsonSchema = Record<string, unknown> & { properties?: Record<string, JsonSc
 /** Declared descriptions, keyed by the schema's own keys (a new parameter will not compile without one). */
 const PARAM_DESCRIPTIONS: Record<keyof StreamParamsInput, string> = {
   model: "Realtime model; one of /health engines.realtime.models (the first is the default). Unknown → 400.",
-  language: "`auto` or a language code such as `en` or `en-US`.",
+  language: `\`auto\` or a language code such as \`en\` or \`en-US\` (at most ${MAX_LANGUAGE_LENGTH} characters).`,
   encoding: "Format of the binary audio frames (mono, little-endian).",
   sample_rate: `Rate of the audio sent: an integer from ${MIN_SAMPLE_RATE} to ${MAX_SAMPLE_RATE}.`,
   interim_results: "Send `transcript.partial` messages.",
@@ -511,7 +513,7 @@ export function openApiDocument(): Record<string, unknown> {
                   type: "object",
                   required: ["file"],
                   properties: {
-                    file: { type: "string", contentMediaType: "audio/wav", description: "A WAV file: 8/16/24/32-bit PCM, 32/64-bit float, μ-law or A-law; any rate; any number of channels (averaged to mono)." },
+                    file: { type: "string", contentMediaType: "audio/wav", description: `A WAV file: 8/16/24/32-bit PCM, 32/64-bit float, μ-law or A-law; ${MIN_SAMPLE_RATE}–${MAX_UPLOAD_SAMPLE_RATE} Hz; mono or stereo (at most ${MAX_UPLOAD_CHANNELS} channels, averaged to mono).` },
                     ...uploadFields,
                   },
                 },
@@ -524,8 +526,8 @@ export function openApiDocument(): Record<string, unknown> {
             "400": error("Invalid form field (`error.param` names it), no `file` part, or a WAV without audio."),
             ...authErrors("jobs:write"),
             "413": error("Larger than MAX_UPLOAD_BYTES."),
-            "415": error("Not multipart/form-data, not a WAV file, or an encoding the service cannot decode."),
-            "503": error("The record store or the queue is unavailable."),
+            "415": error(`Not multipart/form-data, not a WAV file, an encoding the service cannot decode, a sample rate outside ${MIN_SAMPLE_RATE}–${MAX_UPLOAD_SAMPLE_RATE} Hz or more than ${MAX_UPLOAD_CHANNELS} channels (\`error.param\` is \`file\`, the message says which).`),
+            "503": error("The record store or the queue is unavailable; nothing of the upload is kept, so sending it again is safe."),
           },
         },
       },

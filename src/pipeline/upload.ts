@@ -6,12 +6,13 @@
  */
 import { createAudioConverter, type AudioConverter } from "../audio/convert";
 import { alawToS16, mulawToS16 } from "../audio/g711";
+import { MAX_UPLOAD_CHANNELS, MAX_UPLOAD_SAMPLE_RATE, MIN_INPUT_SAMPLE_RATE } from "../audio/limits";
 import { writeF32LE } from "../audio/pcm";
 import { parseWavHeader, WAV_HEADER_BYTES, wavHeader, WavError, type WavHeaderInfo } from "../audio/wav";
 import { MIN_PART_BYTES, readConfig, type AppEnv } from "../config";
 import { errorMessage, log } from "../log";
 import { newJobId } from "../store/ids";
-import { r2Keys } from "../store/keys";
+import { r2Keys, UPLOAD_AUDIO_NAME } from "../store/keys";
 import { jobMessage, jobParameters, pendingJob } from "../store/records";
 import type { Store } from "../store/store";
 
@@ -50,8 +51,8 @@ export interface UploadRequest {
   owner: string;
 }
 
-/** File name of the converted audio under `uploads/<job_id>/`. */
-export const UPLOAD_AUDIO_NAME = "audio.wav";
+/** File name of the converted audio under `uploads/<job_id>/` (defined with the other key names). */
+export { UPLOAD_AUDIO_NAME };
 /** Header bytes looked at before giving up on finding the data chunk. */
 const HEADER_PROBE_BYTES = [64 * 1024, 1024 * 1024];
 /** Input read per step (rounded down to whole frames). */
@@ -59,8 +60,13 @@ const INPUT_SLICE_BYTES = 1024 * 1024;
 
 /**
  * Validates, converts and stores an uploaded WAV, then creates and queues its job.
- * @throws UploadError 413 (larger than MAX_UPLOAD_BYTES), 415 (not a WAV, or an
- *   encoding the service cannot decode) or 400 (a WAV without audio)
+ * Nothing outlives a failure: the job and its message are built (and so checked)
+ * before any audio is stored, and when the job cannot be recorded or queued the
+ * stored audio is deleted again (a job already recorded is marked failed, so
+ * nothing waits for a message that was never sent).
+ * @throws UploadError 413 (larger than MAX_UPLOAD_BYTES), 415 (not a WAV, an
+ *   encoding the service cannot decode, or a rate or channel count out of range)
+ *   or 400 (a WAV without audio); anything else is the storage or the queue failing
  */
 export async function createUploadJob(env: AppEnv, store: Store, request: UploadRequest): Promise<{ id: string; status: "pending" }> {
   const config = readConfig(env);
@@ -69,14 +75,84 @@ export async function createUploadJob(env: AppEnv, store: Store, request: Upload
     throw new UploadError(413, "too_large", `the file is ${file.size} bytes; the limit is ${config.uploads.maxUploadBytes}`);
   }
   const header = await readHeader(file);
+  checkSupported(header);
   const available = Math.max(0, file.size - header.dataOffset);
   let dataBytes = Math.min(header.dataBytes ?? available, available);
   dataBytes -= dataBytes % header.blockAlign;
   if (dataBytes === 0) throw new UploadError(400, "invalid_request", "the WAV file contains no audio");
 
   const id = newJobId();
-  const audioKey = r2Keys.upload(id, UPLOAD_AUDIO_NAME);
-  const writer = new WavWriter(env.RECORDINGS, audioKey, config.recorder.partBytes);
+  const job = pendingJob({
+    id,
+    owner: request.owner,
+    created_at: new Date().toISOString(),
+    source: "upload",
+    source_session_id: null,
+    parameters: jobParameters({
+      llm_cleanup: options.llm_cleanup ?? false,
+      emotions: options.emotions ?? false,
+      num_speakers: options.num_speakers ?? null,
+      language: options.language || "auto",
+    }),
+    audio_key: r2Keys.upload(id, UPLOAD_AUDIO_NAME),
+  });
+  const message = jobMessage(job);
+
+  await storeAudio(env.RECORDINGS, job.audio_key, config.recorder.partBytes, file, header, dataBytes);
+  const discardAudio = () => env.RECORDINGS.delete(job.audio_key).catch(() => undefined);
+  try {
+    await store.createJob(job);
+  } catch (err) {
+    await discardAudio();
+    throw err;
+  }
+  try {
+    await env.ENHANCEMENT_QUEUE.send(message);
+  } catch (err) {
+    // The client is told to upload again, which makes a new job: this one must not linger as pending.
+    await Promise.all([
+      discardAudio(),
+      store
+        .updateJob(id, {
+          status: "failed",
+          completed_at: new Date().toISOString(),
+          error: { code: "queue_unavailable", message: "the job could not be queued; upload the file again" },
+        })
+        .catch(() => undefined),
+    ]);
+    log("error", "upload.queue_failed", { job_id: id, message: errorMessage(err) });
+    throw err;
+  }
+  log("info", "upload.queued", { job_id: id, bytes: file.size, format: header.format, sample_rate: header.sampleRate, channels: header.channels });
+  return { id, status: "pending" };
+}
+
+/**
+ * Refuses what the header says that the service does not take (README "Limits"):
+ * rates outside 8–96 kHz, more than two channels. The rate bounds the
+ * resampler's memory and time; the rest of the header (format, bits, block
+ * align) is already checked by the parser, and the data size is capped by the file's.
+ */
+function checkSupported(header: WavHeaderInfo): void {
+  if (header.sampleRate < MIN_INPUT_SAMPLE_RATE || header.sampleRate > MAX_UPLOAD_SAMPLE_RATE) {
+    throw new UploadError(
+      415,
+      "unsupported_media_type",
+      `the WAV's sample rate is ${header.sampleRate} Hz; uploads must be ${MIN_INPUT_SAMPLE_RATE}–${MAX_UPLOAD_SAMPLE_RATE} Hz`,
+    );
+  }
+  if (header.channels > MAX_UPLOAD_CHANNELS) {
+    throw new UploadError(
+      415,
+      "unsupported_media_type",
+      `the WAV has ${header.channels} channels; uploads must be mono or stereo (at most ${MAX_UPLOAD_CHANNELS})`,
+    );
+  }
+}
+
+/** Converts the WAV's audio to 16 kHz s16le mono and writes it to `key`, or leaves nothing there. */
+async function storeAudio(bucket: R2Bucket, key: string, partBytes: number, file: Blob, header: WavHeaderInfo, dataBytes: number): Promise<void> {
+  const writer = new WavWriter(bucket, key, partBytes);
   try {
     const decode = monoDecoder(header);
     const converter = createAudioConverter(decode.encoding, header.sampleRate);
@@ -92,38 +168,6 @@ export async function createUploadJob(env: AppEnv, store: Store, request: Upload
     await writer.abort();
     throw err;
   }
-
-  const job = pendingJob({
-    id,
-    owner: request.owner,
-    created_at: new Date().toISOString(),
-    source: "upload",
-    source_session_id: null,
-    parameters: jobParameters({
-      llm_cleanup: options.llm_cleanup ?? false,
-      emotions: options.emotions ?? false,
-      num_speakers: options.num_speakers ?? null,
-      language: options.language || "auto",
-    }),
-    audio_key: audioKey,
-  });
-  await store.createJob(job);
-  try {
-    await env.ENHANCEMENT_QUEUE.send(jobMessage(job));
-  } catch (err) {
-    // Without its message the job would stay pending forever: say so on the record.
-    await store
-      .updateJob(id, {
-        status: "failed",
-        completed_at: new Date().toISOString(),
-        error: { code: "queue_unavailable", message: "the job could not be queued; upload the file again" },
-      })
-      .catch(() => undefined);
-    log("error", "upload.queue_failed", { job_id: id, message: errorMessage(err) });
-    throw err;
-  }
-  log("info", "upload.queued", { job_id: id, bytes: file.size, format: header.format, sample_rate: header.sampleRate, channels: header.channels });
-  return { id, status: "pending" };
 }
 
 async function readHeader(file: Blob): Promise<WavHeaderInfo> {

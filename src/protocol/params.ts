@@ -4,6 +4,7 @@
  * and (later) documents the API.
  */
 import { z } from "zod";
+import { MAX_STREAM_SAMPLE_RATE, MIN_INPUT_SAMPLE_RATE } from "../audio/limits";
 import { AUDIO_ENCODINGS } from "./messages";
 
 /** `true/false/1/0` → boolean; anything else is a validation error. */
@@ -22,15 +23,31 @@ export const queryInt = (min: number, max: number) =>
     .transform(Number)
     .pipe(z.number().int().min(min, { error: `must be at least ${min}` }).max(max, { error: `must be at most ${max}` }));
 
-export const MIN_SAMPLE_RATE = 8000;
-export const MAX_SAMPLE_RATE = 48000;
+/** The stream's `sample_rate` range (uploads share the minimum; see ../audio/limits). */
+export const MIN_SAMPLE_RATE = MIN_INPUT_SAMPLE_RATE;
+export const MAX_SAMPLE_RATE = MAX_STREAM_SAMPLE_RATE;
 export const MAX_SPEAKERS = 32;
+
+/*
+ * Length caps of the free-form string parameters (README "Limits"). Every one
+ * ends up somewhere with a size limit of its own (the engine link's URL, the
+ * session record, the job's queue message), so each is refused at the door,
+ * with a 400 naming it, rather than failing later where the client cannot fix it.
+ */
+/** RFC 5646 tags that matter in practice fit in 35 characters (its §4.4.1 buffer size). */
+export const MAX_LANGUAGE_LENGTH = 35;
+/** Model names are short identifiers (`@cf/deepgram/nova-3`); unknown names are refused anyway. */
+export const MAX_MODEL_LENGTH = 100;
+/** API keys and browser tokens are well under this; longer cannot be ours. */
+export const MAX_CREDENTIAL_LENGTH = 512;
+
+const maxLength = (max: number, what: string) =>
+  z.string().max(max, { error: `must be at most ${max} characters (${what})` });
 
 export const streamParamsSchema = z
   .object({
-    model: z.string().min(1).max(100).optional(),
-    language: z
-      .string()
+    model: maxLength(MAX_MODEL_LENGTH, "a model name").min(1).optional(),
+    language: maxLength(MAX_LANGUAGE_LENGTH, "a BCP-47 language tag")
       .regex(/^(auto|[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*)$/, {
         error: "must be 'auto' or a language code such as 'en' or 'en-US'",
       })
@@ -50,8 +67,8 @@ export const streamParamsSchema = z
     enhance_llm_cleanup: queryBool(false),
     enhance_emotions: queryBool(false),
     num_speakers: queryInt(1, MAX_SPEAKERS).optional(),
-    api_key: z.string().max(512).optional(),
-    token: z.string().max(512).optional(),
+    api_key: maxLength(MAX_CREDENTIAL_LENGTH, "an API key").optional(),
+    token: maxLength(MAX_CREDENTIAL_LENGTH, "a browser token").optional(),
   })
   .superRefine((p, ctx) => {
     for (const option of ["enhance_llm_cleanup", "enhance_emotions", "num_speakers"] as const) {

@@ -16,6 +16,9 @@ export const redisKeys = {
   activeSessions: (keyId: string) => `active:${keyId}`,
 } as const;
 
+/** File name of an upload's converted audio under `uploads/<job_id>/`. */
+export const UPLOAD_AUDIO_NAME = "audio.wav";
+
 export const r2Keys = {
   recording: (sessionId: string) => `sessions/${sessionId}/audio.wav`,
   liveTranscript: (sessionId: string) => `sessions/${sessionId}/transcript.json`,

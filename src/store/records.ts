@@ -2,7 +2,7 @@
  * Shapes of the records kept in Redis (DESIGN §7): status and links only.
  * Transcripts and results live in R2.
  */
-import type { SessionConfig } from "../protocol/params";
+import { MAX_LANGUAGE_LENGTH, MAX_SPEAKERS, type SessionConfig } from "../protocol/params";
 
 export type SessionStatus = "active" | "completed" | "interrupted" | "failed";
 export type JobStatus = "pending" | "processing" | "completed" | "failed";
@@ -73,6 +73,9 @@ export interface JobRecord {
   dead_lettered_at?: string | null;
 }
 
+/** Cloudflare Queues' limit on one message (128 KB); ours stay far below it (see {@link jobParameters}). */
+export const QUEUE_MESSAGE_LIMIT_BYTES = 128_000;
+
 /** The queue message: small, ids and keys only; the consumer reads the rest. */
 export interface JobMessage {
   job_id: string;
@@ -81,14 +84,36 @@ export interface JobMessage {
   parameters: JobParameters;
 }
 
-/** The enhancement choices of a session or an upload, as job parameters. */
+/**
+ * The enhancement choices of a session or an upload, as job parameters.
+ *
+ * `language` is the only field of a job record or queue message whose length
+ * a client chooses (ids and keys are fixed-size), so checking it here, where
+ * every job's parameters are made, bounds both by construction: a message too
+ * large for the Queue cannot be built. The gateway refuses longer values first.
+ * @throws RangeError if `language` is over MAX_LANGUAGE_LENGTH or `num_speakers` is outside 1–MAX_SPEAKERS
+ */
 export function jobParameters(options: {
   llm_cleanup: boolean;
   emotions: boolean;
   num_speakers: number | null;
   language: string;
 }): JobParameters {
-  return { speaker_detection: "diarize", word_timestamps: true, ...options };
+  if (options.language.length > MAX_LANGUAGE_LENGTH) {
+    throw new RangeError(`language must be at most ${MAX_LANGUAGE_LENGTH} characters, got ${options.language.length}`);
+  }
+  const speakers = options.num_speakers;
+  if (speakers !== null && !(Number.isInteger(speakers) && speakers >= 1 && speakers <= MAX_SPEAKERS)) {
+    throw new RangeError(`num_speakers must be null or an integer from 1 to ${MAX_SPEAKERS}, got ${speakers}`);
+  }
+  return {
+    speaker_detection: "diarize",
+    word_timestamps: true,
+    llm_cleanup: options.llm_cleanup,
+    emotions: options.emotions,
+    num_speakers: speakers,
+    language: options.language,
+  };
 }
 
 /** A job that has not started: pending, no stage, no error, no result. */

@@ -40,9 +40,15 @@ describe("gateway", () => {
     ["num_speakers=2", "num_speakers"],
     ["model=whisper-9000", "model"],
     ["language=en_US!", "language"],
+    // Over the documented caps (MAX_LANGUAGE_LENGTH 35, MAX_MODEL_LENGTH 100, MAX_CREDENTIAL_LENGTH 512).
+    ["language=en-abcdefgh-abcdefgh-abcdefgh-abcdef", "language"],
+    [`language=en${"-abcdefgh".repeat(6000)}`, "language"],
+    [`model=${"m".repeat(101)}`, "model"],
+    [`api_key=${"k".repeat(513)}`, "api_key"],
     ["encoding=pcm_s16le&encoding=mulaw", "encoding"],
   ];
-  it.each(invalid)("refuses %s with 400 naming %s, before any upgrade", async (query, param) => {
+  const cases = invalid.map(([query, param]) => ({ query, param, shown: query.length > 40 ? `${query.split("=")[0]}=… (${query.length} chars)` : query }));
+  it.each(cases)("refuses $shown with 400 naming $param, before any upgrade", async ({ query, param }) => {
     const res = await SELF.fetch(`${BASE}${STREAM_PATH}?${query}`, { headers: { Upgrade: "websocket" } });
     expect(res.status).toBe(400);
     expect(res.webSocket).toBeNull();
@@ -57,6 +63,13 @@ describe("gateway", () => {
       `${BASE}${STREAM_PATH}?foo=bar&encoding=mulaw&sample_rate=8000&interim_results=0&word_timestamps=1&enable_vad=false&enhance_on_end=true&enhance_llm_cleanup=true&enhance_emotions=true&num_speakers=2&language=en-US&model=emulator-realtime`,
       { headers: { Upgrade: "websocket" } },
     );
+    expect(res.status).toBe(101);
+    res.webSocket!.accept();
+    res.webSocket!.close(1000);
+  });
+
+  it("accepts a language tag of exactly 35 characters, the cap", async () => {
+    const res = await SELF.fetch(`${BASE}${STREAM_PATH}?language=en-abcdefgh-abcdefgh-abcdefgh-abcde`, { headers: { Upgrade: "websocket" } });
     expect(res.status).toBe(101);
     res.webSocket!.accept();
     res.webSocket!.close(1000);

@@ -14,12 +14,18 @@ import {
   f32ArrayToS16,
   f32ToS16,
   isWholeSamples,
+  MAX_RATE_RATIO,
+  MAX_RESAMPLER_BYTES,
+  MAX_STREAM_SAMPLE_RATE,
+  MAX_UPLOAD_SAMPLE_RATE,
+  MIN_INPUT_SAMPLE_RATE,
   mulawToS16,
   parseWav,
   parseWavHeader,
   readF32LE,
   readS16LE,
   Resampler,
+  resamplerBytes,
   s16ToAlaw,
   s16ToF32,
   s16ToMulaw,
@@ -463,6 +469,38 @@ describe("Resampler", () => {
     expect(new Resampler(16000).design).toBeUndefined();
   });
 
+  it("refuses rate ratios beyond MAX_RATE_RATIO before allocating anything", () => {
+    // A 1 MHz header once made a 11 MB table and 100 MHz one of 1.1 GB; both must be refused up front.
+    for (const [inRate, outRate] of [[1_000_000, 16000], [100_000_000, 16000], [MAX_UPLOAD_SAMPLE_RATE + 1, 16000], [16000, 1_000_000], [1000, 16000]]) {
+      expect(() => new Resampler(inRate!, outRate), `${inRate} → ${outRate}`).toThrow(RangeError);
+      expect(() => resamplerBytes(inRate!, outRate), `${inRate} → ${outRate}`).toThrow(/factor of at most 6/);
+    }
+    expect(MAX_RATE_RATIO).toBe(6);
+    expect(() => new Resampler(MAX_UPLOAD_SAMPLE_RATE)).not.toThrow();
+  });
+
+  it(`holds at most MAX_RESAMPLER_BYTES (${MAX_RESAMPLER_BYTES}) for every accepted rate and ratio`, () => {
+    let largest = 0;
+    for (let inRate = MIN_INPUT_SAMPLE_RATE; inRate <= MAX_UPLOAD_SAMPLE_RATE; inRate++) {
+      largest = Math.max(largest, resamplerBytes(inRate, OUT_RATE));
+    }
+    // The filter's length depends on the ratio only, so the bound holds at any absolute rates.
+    for (const base of [1, 7, 1000, 8000, 16000, 44100, 1_000_000, 123_456_789]) {
+      for (const [inRate, outRate] of [[base * MAX_RATE_RATIO, base], [base, base * MAX_RATE_RATIO], [base * MAX_RATE_RATIO - 1, base]]) {
+        largest = Math.max(largest, resamplerBytes(inRate!, outRate!));
+      }
+    }
+    expect(largest).toBeLessThanOrEqual(MAX_RESAMPLER_BYTES);
+    expect(largest).toBeGreaterThan(MAX_RESAMPLER_BYTES / 2); // the bound is tight, not a guess
+
+    // What a real resampler allocates agrees: its design and the memory Node sees it take.
+    const before = process.memoryUsage().arrayBuffers;
+    const worst = new Resampler(MAX_UPLOAD_SAMPLE_RATE - 1);
+    const taken = process.memoryUsage().arrayBuffers - before;
+    expect(worst.design!.memoryBytes).toBe(resamplerBytes(MAX_UPLOAD_SAMPLE_RATE - 1));
+    expect(taken).toBeLessThanOrEqual(MAX_RESAMPLER_BYTES);
+  });
+
   it("passes 16 kHz through exactly", () => {
     const rand = prng(1);
     const x = Int16Array.from({ length: 5000 }, () => Math.floor(rand() * 65536) - 32768);
@@ -639,5 +677,14 @@ describe("createAudioConverter", () => {
     expect(isWholeSamples("mulaw", 3)).toBe(true);
     expect(() => createAudioConverter("pcm_s16le", 16000).push(new Uint8Array(3))).toThrow(RangeError);
     expect(() => createAudioConverter("pcm_f32le", 8000).push(new Uint8Array(6))).toThrow(/whole number/);
+  });
+
+  it(`converts ${MIN_INPUT_SAMPLE_RATE}–${MAX_UPLOAD_SAMPLE_RATE} Hz (streams up to ${MAX_STREAM_SAMPLE_RATE}) and refuses other rates`, () => {
+    for (const rate of [MIN_INPUT_SAMPLE_RATE, MAX_STREAM_SAMPLE_RATE, 88200, MAX_UPLOAD_SAMPLE_RATE]) {
+      expect(() => createAudioConverter("pcm_s16le", rate), `${rate}`).not.toThrow();
+    }
+    for (const rate of [MIN_INPUT_SAMPLE_RATE - 1, MAX_UPLOAD_SAMPLE_RATE + 1, 100_000_000]) {
+      expect(() => createAudioConverter("pcm_s16le", rate), `${rate}`).toThrow(/from 8000 to 96000/);
+    }
   });
 });

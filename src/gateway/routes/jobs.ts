@@ -79,6 +79,9 @@ jobs.post(
       return c.json(job, 201);
     } catch (err) {
       if (err instanceof UploadError) throw new ApiError(err.code, err.message, "file");
+      // Everything a client controls was checked above or is an UploadError, and the queue message
+      // is small by construction: what is left is storage or the queue failing, and createUploadJob
+      // kept nothing of this upload, so "try again" is true.
       log("error", "upload.failed", { message: errorMessage(err) });
       throw new ApiError("unavailable", "the job could not be created right now (storage or queue unavailable); try again");
     }
