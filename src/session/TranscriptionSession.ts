@@ -1,7 +1,11 @@
 /**
- * One live transcription session (DESIGN §2): the client socket (hibernation
- * API), the engine link, transcript assembly, the recorder, the end-of-session
- * steps and the alarms that finish sessions whose client vanished.
+ * One live transcription session (DESIGN §2), read as its lifecycle: the
+ * gateway hands it over (`fetch`), the client talks (`webSocketMessage`),
+ * leaves (`webSocketClose` / `webSocketError`), the alarm keeps time
+ * (`alarm`), and the session ends once (`#end`). The work is done by
+ * collaborators beside it: the engine link, the recorder, the audio limit,
+ * the store outbox, the slot lease, the deadline rules and the client
+ * protocol that renders events to the wire.
  *
  * Order of work for each binary frame: validate → convert to 16 kHz s16 →
  * record → relay. Recording comes first so that nothing the engine does can
@@ -9,323 +13,180 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { createAudioConverter, isWholeSamples, type AudioConverter } from "../audio/convert";
+import { roundMs, streamSeconds } from "../audio/format";
 import { readConfig, type AppEnv, type ServiceConfig } from "../config";
-import { createRealtimeEngine, type EngineFailure, type RealtimeSession } from "../engines/realtime";
 import { errorMessage, log } from "../log";
-import {
-  CLOSE_CODES,
-  ERROR_CODES,
-  WARNING_CODES,
-  type EngineEvent,
-  type ErrorCode,
-  type ErrorMessage,
-  type ServerMessage,
-  type SessionEndMessage,
-} from "../protocol/messages";
-import type { SessionConfig } from "../protocol/params";
+import type { ClientProtocol, SessionEvent } from "../protocol/client-protocol";
+import { ERROR_CODES, WARNING_CODES, type EngineEvent, type ErrorCode, type ErrorMessage } from "../protocol/messages";
+import { nativeProtocol } from "../protocol/native";
 import { Recorder } from "../recorder/recorder";
 import { newJobId } from "../store/ids";
 import { r2Keys } from "../store/keys";
 import type { EndReason } from "../store/records";
-import { createRedis } from "../store/redis";
-import { AuthStore } from "../store/auth";
-import { DropLedger, TokenBucket } from "./audio-limit";
+import { joinFinals, retryRecording, saveLiveTranscript } from "./after-end";
+import { AudioLimit, TokenBucket } from "./audio-limit";
+import { closeFor, echoableCloseCode, INTERNAL_ERROR_CLOSE, maxDurationClose, NORMAL_CLOSE, type CloseSpec } from "./close";
+import { dueAction, MAX_RECORDING_ATTEMPTS, nextDeadline, type DeadlineInputs } from "./deadlines";
+import { EngineLink } from "./engine-link";
+import { decodeDevFaults, decodeHandoff, HandoffError } from "./handoff";
+import { liveEvent } from "./live-events";
+import { SlotLease } from "./slot-lease";
 import { SessionState, type SessionMeta } from "./state";
-import { syncToStore } from "./store-sync";
+import { startRecord, StoreOutbox } from "./store-sync";
 
-/** Headers the gateway uses to hand a validated session to its object. */
-export const SESSION_HEADERS = {
-  id: "x-session-id",
-  config: "x-session-config",
-  /** Id of the API key that opened the session. */
-  owner: "x-session-owner",
-  /** "held" when the gateway took a concurrency slot that the session must release. */
-  slot: "x-session-slot",
-  devFaults: "x-dev-faults",
-} as const;
-
-/**
- * Per-request timeout of the store outbox. Nothing a client waits for is on
- * this path (session.end does not wait for the store), so it can be generous:
- * a slow Redis is waited for, a dead one is retried by alarm.
- */
-const STORE_TIMEOUT_MS = 10_000;
-const MAX_STORE_BACKOFF_MS = 60_000;
-const MAX_RECORDING_ATTEMPTS = 10;
-const MAX_ENGINE_RECONNECTS = 5;
-/** At most this much unfinalized audio is re-sent to a reconnected engine (30 s). */
-const MAX_RESEND_BYTES = 30 * 32000;
-/** Engines close idle links (Deepgram after ~10 s); ping them during client silence. */
-const ENGINE_KEEPALIVE_MS = 5000;
-/** A client's keepalives reach the engine at most this often, however many it sends. */
-const ENGINE_PING_MIN_MS = 1000;
-/** Control messages are small JSON; longer text is refused unparsed. */
-const MAX_CONTROL_CHARS = 4096;
-
-interface CloseSpec {
-  code: number;
-  reason: string;
-  error?: { code: ErrorCode; message: string };
-}
+const PROTOCOLS: Record<SessionMeta["protocol"], ClientProtocol> = { native: nativeProtocol };
 
 export class TranscriptionSession extends DurableObject<AppEnv> {
-  #config: ServiceConfig;
-  #state: SessionState;
+  readonly #config: ServiceConfig;
+  readonly #state: SessionState;
+  readonly #outbox: StoreOutbox;
+  readonly #slot: SlotLease;
+  /** Audio frames over MAX_MESSAGES_PER_SECOND (burst: twice the rate); control messages never spend it. */
+  readonly #audioLimit: AudioLimit;
+  /** Replies to invalid control messages, so a flood of garbage cannot become a flood of errors. */
+  readonly #invalidReplies: TokenBucket;
   #recorder: Recorder | null = null;
   #converter: AudioConverter | null = null;
-  #engine: RealtimeSession | null = null;
-  /** Stream time (s) at which the current engine link's timeline starts. */
-  #engineOffset = 0;
+  #link: EngineLink | null = null;
   #ending: Promise<void> | null = null;
   #lastActivity = Date.now();
-  #storeSync: Promise<void> | null = null;
-  /** Reconnect attempts in the current engine outage (0 while the link is healthy). */
-  #engineOutage = 0;
-  #lastAudioAt = Date.now();
-  #keepAliveTimer: ReturnType<typeof setInterval> | null = null;
-  /** MAX_MESSAGES_PER_SECOND for audio frames (burst: twice the rate); control messages never spend it. */
-  #audioBucket: TokenBucket;
-  /** Replies to invalid control messages, so a flood of garbage cannot become a flood of errors. */
-  #invalidReplies: TokenBucket;
-  #drops: DropLedger;
-  #dropReportTimer: ReturnType<typeof setTimeout> | null = null;
-  /** Audio went to the engine since the last flush it was sent (a flush of nothing is not forwarded). */
-  #fedSinceFlush = false;
-  #enginePingedAt = 0;
-  #slotRenewedAt = Date.now();
 
   constructor(ctx: DurableObjectState, env: AppEnv) {
     super(ctx, env);
     this.#config = readConfig(env);
     this.#state = new SessionState(ctx.storage.sql);
-    this.#audioBucket = new TokenBucket(this.#config.limits.maxMessagesPerSecond);
-    this.#invalidReplies = new TokenBucket(this.#config.limits.maxMessagesPerSecond);
-    this.#drops = new DropLedger(this.#state.exists ? this.#state.meta.dropped : undefined);
-    if (this.#state.exists) this.#recorder = this.#createRecorder(this.#state.meta);
+    const rate = this.#config.limits.maxMessagesPerSecond;
+    this.#audioLimit = new AudioLimit(rate, this.#state.exists ? this.#state.meta.dropped : undefined, (totals) => {
+      this.#state.update({ dropped: totals });
+      this.#emit({
+        ...errorEvent(
+          ERROR_CODES.rateLimited,
+          `more than ${rate} audio frames per second; frames over the limit are dropped and not recorded (so far ${totals.frames} frames, ${totals.bytes} bytes not recorded)`,
+          true,
+        ),
+        frames_dropped: totals.frames,
+        bytes_dropped: totals.bytes,
+      });
+    });
+    this.#invalidReplies = new TokenBucket(rate);
+    this.#slot = new SlotLease(env, this.#config.auth.slotLeaseSeconds);
+    this.#outbox = new StoreOutbox(
+      this.#state,
+      env,
+      this.#config.store.recordTtlSeconds,
+      () => ({ complete: this.#recordingFinished(), gaveUp: this.#recordingGaveUp() }),
+      () => this.#scheduleAlarm(),
+    );
+    if (this.#state.exists) this.#open(this.#state.meta);
   }
 
-  /* ---------------------------------------------------------------- */
-  /* Start                                                             */
-  /* ---------------------------------------------------------------- */
+  /* ------------------------------ start ------------------------------ */
 
   override async fetch(request: Request): Promise<Response> {
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
       return new Response("expected a WebSocket upgrade", { status: 426 });
     }
-    if (this.#state.exists) {
-      // Ids are random; a second connect to the same object is a client bug or an attack.
-      return new Response("session already exists", { status: 409 });
+    // Ids are random; a second connect to the same object is a client bug or an attack.
+    if (this.#state.exists) return new Response("session already exists", { status: 409 });
+    let handoff;
+    try {
+      handoff = decodeHandoff(request);
+    } catch (err) {
+      if (!(err instanceof HandoffError)) throw err;
+      log("error", "session.bad_handoff", { message: err.message });
+      return new Response(err.message, { status: 400 });
     }
-    const sessionId = request.headers.get(SESSION_HEADERS.id) ?? "";
-    const config = JSON.parse(request.headers.get(SESSION_HEADERS.config) ?? "null") as SessionConfig;
+    const { sessionId, config, owner } = handoff;
     const now = Date.now();
-    const meta: SessionMeta = {
+    const meta = this.#state.init({
       sessionId,
       config,
+      owner,
+      protocol: handoff.protocol,
+      holdsSlot: handoff.holdsSlot,
       createdAt: now,
-      phase: "active",
-      status: "active",
-      endReason: null,
-      endedAt: null,
       jobId: config.enhance_on_end ? newJobId() : null,
-      clientGoneAt: null,
-      pendingRecord: null,
-      jobRecorded: false,
-      jobQueued: false,
-      storeAttempts: 0,
-      storeRetryAt: null,
-      engineGaveUp: false,
-      recordingAttempts: 0,
-      queueSendFailuresToInject: this.#devFaults(request).queueSend,
-      owner: request.headers.get(SESSION_HEADERS.owner) ?? "anonymous",
-      onFallback: false,
-      holdsSlot: request.headers.get(SESSION_HEADERS.slot) === "held",
-      slotReleased: false,
-      dropped: { frames: 0, bytes: 0 },
-      jobReserved: false,
-      jobAbandoned: false,
-      transcriptSaved: false,
-    };
-    this.#state.init(meta);
-    this.#recorder = this.#createRecorder(meta);
-    this.#converter = createAudioConverter(config.encoding, config.sample_rate);
+      queueSendFailuresToInject: decodeDevFaults(request, this.env.DEV_FAULTS === "enabled").queueSend,
+    });
+    this.#open(meta);
 
     const pair = new WebSocketPair();
-    const [client, server] = [pair[0], pair[1]];
-    this.ctx.acceptWebSocket(server);
-    this.#send({
+    this.ctx.acceptWebSocket(pair[1]);
+    this.#emit({
       type: "session.begin",
       session_id: sessionId,
       config: { ...config },
-      enhancement: {
-        requested: config.enhance_on_end,
-        llm_cleanup: config.enhance_llm_cleanup,
-        emotions: config.enhance_emotions,
-      },
+      enhancement: { requested: config.enhance_on_end, llm_cleanup: config.enhance_llm_cleanup, emotions: config.enhance_emotions },
     });
     log("info", "session.start", { session_id: sessionId, encoding: config.encoding, sample_rate: config.sample_rate });
-
-    this.#state.queueRecord({
-      id: sessionId,
-      owner: meta.owner,
-      status: "active",
-      params: config,
-      created_at: new Date(now).toISOString(),
-      ended_at: null,
-      end_reason: null,
-      duration_seconds: 0,
-      bytes_recorded: 0,
-      bytes_dropped: 0,
-      audio_key: null,
-      transcript_key: null,
-      enhancement_job_id: meta.jobId,
-      error: null,
-    });
-    this.#syncStoreSoon();
-    this.#connectEngine();
-    this.#keepAliveTimer = setInterval(() => {
-      if (Date.now() - this.#lastAudioAt >= ENGINE_KEEPALIVE_MS) this.#engine?.keepAlive?.();
-    }, ENGINE_KEEPALIVE_MS);
+    this.#state.queueRecord(startRecord(meta));
+    void this.#outbox.sync();
+    this.#link!.start();
     await this.#scheduleAlarm();
-    return new Response(null, { status: 101, webSocket: client });
+    return new Response(null, { status: 101, webSocket: pair[0] });
   }
 
-  /* ---------------------------------------------------------------- */
-  /* Client messages                                                   */
-  /* ---------------------------------------------------------------- */
+  /* -------------------------- client messages ------------------------- */
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
-    if (!this.#state.exists) return;
-    const now = Date.now();
-    this.#lastActivity = now;
-    this.#renewSlotSoon(now);
-    if (typeof message === "string") {
-      await this.#onControl(ws, message, now);
-      return;
-    }
-    if (message.byteLength === 0) return;
-    if (!this.#audioBucket.take(now)) {
-      // Dropped on purpose: a client this far over its rate is broken or abusive. Counted to the byte.
-      this.#drops.add(message.byteLength, false);
-      this.#reportDropsSoon(now);
-      return;
-    }
-    this.#onAudio(ws, new Uint8Array(message));
-  }
-
-  /** Tell the client what the rate limit dropped: at once, or when the report interval allows. */
-  #reportDropsSoon(now: number): void {
-    if (this.#dropReportTimer !== null) return;
-    const wait = this.#drops.waitBeforeReport(now);
-    if (wait === 0) {
-      this.#reportDrops();
-      return;
-    }
-    this.#dropReportTimer = setTimeout(() => {
-      this.#dropReportTimer = null;
-      if (this.#state.meta.phase === "active") this.#reportDrops();
-    }, wait);
-  }
-
-  #reportDrops(): void {
-    if (!this.#drops.unreported) return;
-    const totals = this.#drops.markReported(Date.now());
-    this.#state.update({ dropped: totals });
-    this.#send({
-      ...errorMsg(
-        ERROR_CODES.rateLimited,
-        `more than ${this.#config.limits.maxMessagesPerSecond} audio frames per second; frames over the limit are dropped and not recorded (so far ${totals.frames} frames, ${totals.bytes} bytes not recorded)`,
-        true,
-      ),
-      frames_dropped: totals.frames,
-      bytes_dropped: totals.bytes,
+    await this.#guard("webSocketMessage", async () => {
+      if (!this.#state.exists) return;
+      const now = Date.now();
+      this.#lastActivity = now;
+      const meta = this.#state.meta;
+      if (meta.holdsSlot && meta.phase === "active") this.#slot.renewSoon(meta.owner, meta.sessionId, now);
+      if (typeof message === "string") return this.#onControl(ws, message, now);
+      // Over the rate a frame is dropped on purpose (a client this far over is broken or abusive), counted to the byte.
+      if (message.byteLength === 0 || !this.#audioLimit.admit(message.byteLength, now)) return;
+      this.#onAudio(ws, new Uint8Array(message), now);
     });
   }
 
-  #onAudio(ws: WebSocket, frame: Uint8Array): void {
+  #onAudio(ws: WebSocket, frame: Uint8Array, now: number): void {
     const { config, phase } = this.#state.meta;
-    if (phase !== "active") {
-      this.#drops.add(frame.byteLength, true);
-      this.#sendTo(ws, errorMsg(ERROR_CODES.sessionEnding, "audio after end is not recorded", true));
-      return;
-    }
-    if (frame.byteLength > this.#config.session.maxFrameBytes) {
-      this.#drops.add(frame.byteLength, true);
-      this.#sendTo(
-        ws,
-        errorMsg(
-          ERROR_CODES.frameTooLarge,
-          `binary frame of ${frame.byteLength} bytes exceeds the maximum of ${this.#config.session.maxFrameBytes}; frame dropped, session continues`,
-          true,
-        ),
-      );
-      return;
+    const refuse = (code: ErrorCode, message: string) => {
+      this.#audioLimit.refused(frame.byteLength);
+      this.#emitTo(ws, errorEvent(code, message, true));
+    };
+    if (phase !== "active") return refuse(ERROR_CODES.sessionEnding, "audio after end is not recorded");
+    const max = this.#config.session.maxFrameBytes;
+    if (frame.byteLength > max) {
+      return refuse(ERROR_CODES.frameTooLarge, `binary frame of ${frame.byteLength} bytes exceeds the maximum of ${max}; frame dropped, session continues`);
     }
     if (!isWholeSamples(config.encoding, frame.byteLength)) {
-      this.#drops.add(frame.byteLength, true);
-      this.#sendTo(
-        ws,
-        errorMsg(
-          ERROR_CODES.invalidFrame,
-          `binary frame of ${frame.byteLength} bytes is not a whole number of ${config.encoding} samples; frame dropped, session continues`,
-          true,
-        ),
+      return refuse(
+        ERROR_CODES.invalidFrame,
+        `binary frame of ${frame.byteLength} bytes is not a whole number of ${config.encoding} samples; frame dropped, session continues`,
       );
-      return;
     }
     // A restart loses the converter's filter history; a fresh one costs a few samples of ramp, not audio.
     this.#converter ??= createAudioConverter(config.encoding, config.sample_rate);
     const pcm = this.#converter.push(frame);
-    const recorder = this.#recorder!;
-    recorder.append(pcm);
-    // After hibernation or a restart the engine link is gone: reopen it where the last final ended.
-    if (this.#engine === null && this.#engineOutage === 0 && !this.#state.meta.engineGaveUp) {
-      this.#connectEngine(this.#resumePoint());
-    } else {
-      this.#engine?.feed(pcm);
-    }
-    this.#fedSinceFlush = true;
-    this.#lastAudioAt = this.#lastActivity;
-
-    if (recorder.recordedBytes / 32000 >= this.#config.session.maxSessionSeconds) {
-      void this.#end("max_duration", {
-        code: CLOSE_CODES.maxDuration,
-        reason: "maximum session duration reached",
-        error: {
-          code: ERROR_CODES.maxDuration,
-          message: `maximum session duration of ${this.#config.session.maxSessionSeconds} s reached; the session has ended and its recording is complete`,
-        },
-      });
+    this.#recorder!.append(pcm);
+    this.#link!.feed(pcm, now);
+    if (streamSeconds(this.#recorder!.recordedBytes) >= this.#config.session.maxSessionSeconds) {
+      void this.#end("max_duration", maxDurationClose(`maximum session duration of ${this.#config.session.maxSessionSeconds} s reached`));
     }
   }
 
   /**
    * Control messages are never rate limited: whatever a client sent before
    * it, `end` ends the session. Their effects are idempotent and cheap, so a
-   * flood of them costs little: keepalives reach the engine at most once per
-   * ENGINE_PING_MIN_MS, a flush only when audio came since the last one, and
-   * replies to invalid messages are rate limited.
+   * flood of them costs little (see EngineLink.ping and flush), and replies to
+   * invalid ones are rate limited.
    */
   async #onControl(ws: WebSocket, text: string, now: number): Promise<void> {
-    const type = controlType(text);
-    switch (type) {
+    const request = this.#protocol().parseControl(text);
+    switch (request.type) {
       case "keepalive":
-        if (now - this.#enginePingedAt >= ENGINE_PING_MIN_MS) {
-          this.#enginePingedAt = now;
-          this.#engine?.keepAlive?.();
-        }
-        return;
+        return this.#link?.ping(now);
       case "flush":
-        if (this.#state.meta.phase === "active" && this.#fedSinceFlush) {
-          this.#fedSinceFlush = false;
-          this.#engine?.flush();
-        }
+        if (this.#state.meta.phase === "active") this.#link?.flush();
         return;
       case "end":
-        await this.#end("client_end", { code: CLOSE_CODES.normal, reason: "session ended" });
-        return;
-      default:
-        if (this.#invalidReplies.take(now)) this.#sendTo(ws, errorMsg(ERROR_CODES.invalidMessage, type.invalid, true));
+        return this.#end("client_end", NORMAL_CLOSE);
+      case "invalid":
+        if (this.#invalidReplies.take(now)) this.#emitTo(ws, errorEvent(ERROR_CODES.invalidMessage, request.reason, true));
     }
   }
 
@@ -337,11 +198,11 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
     } catch {
       // Already closed.
     }
-    await this.#clientGone(`client closed (${code})`);
+    await this.#guard("webSocketClose", () => this.#clientGone(`client closed (${code})`));
   }
 
   override async webSocketError(): Promise<void> {
-    await this.#clientGone("client socket error");
+    await this.#guard("webSocketError", () => this.#clientGone("client socket error"));
   }
 
   /** The client left without `end`: keep the engine going, finish after the grace period. */
@@ -355,184 +216,86 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
     await this.#scheduleAlarm();
   }
 
-  /* ---------------------------------------------------------------- */
-  /* Engine link                                                       */
-  /* ---------------------------------------------------------------- */
+  /* ------------------------------ alarm ------------------------------ */
 
-  /**
-   * Open a link to the realtime engine whose timeline starts at stream byte
-   * `fromByte`. Audio from there up to now is re-sent from the spool, so a
-   * reconnect picks up the utterance the old link had not finalized.
-   */
-  #connectEngine(fromByte = 0): void {
-    const { config, sessionId } = this.#state.meta;
-    // Once on the fallback engine, stay there: reconnects go where live text last came from.
-    const fallback = this.#state.meta.onFallback ? this.#config.realtime.fallback : null;
-    let engine;
-    try {
-      engine = fallback
-        ? createRealtimeEngine({ ...this.#config.realtime, engine: fallback.engine, url: fallback.url, models: [fallback.model] }, this.env.AI)
-        : createRealtimeEngine(this.#config.realtime, this.env.AI);
-    } catch (err) {
-      this.#onEngineFailure({ phase: "connect", message: errorMessage(err) });
-      return;
-    }
-    const backlog = fromByte < (this.#recorder?.recordedBytes ?? 0) ? this.#recorder!.readTail(fromByte, MAX_RESEND_BYTES) : null;
-    this.#engineOffset = (backlog?.start ?? this.#recorder?.recordedBytes ?? 0) / 32000;
-    const link = engine.createSession(
-      {
-        sessionId,
-        model: fallback ? fallback.model : config.model,
-        language: config.language,
-        interimResults: config.interim_results,
-        wordTimestamps: config.word_timestamps,
-      },
-      {
-        onEvent: (event) => {
-          if (this.#engine === link) this.#onEngineEvent(event);
-        },
-        onOpen: () => {
-          log("info", "engine.open", { session_id: sessionId, engine: engine.name, offset_s: this.#engineOffset });
-          if (this.#engineOutage > 0) {
-            this.#send({ type: "warning", code: WARNING_CODES.engineRecovered, message: "live transcription resumed" });
-            log("info", "engine.recovered", { session_id: sessionId, attempts: this.#engineOutage });
-          }
-          this.#engineOutage = 0;
-        },
-        onFailure: (failure) => {
-          if (this.#engine !== link) return;
-          this.#engine = null;
-          this.#onEngineFailure(failure);
-        },
-      },
-    );
-    this.#engine = link;
-    if (backlog) {
-      for (let at = 0; at < backlog.bytes.byteLength; at += 32000) link.feed(backlog.bytes.subarray(at, at + 32000));
-    }
-  }
-
-  /**
-   * A link that never opened at the start is reported at once (the session
-   * records on). A link that dropped mid-session is reconnected with backoff;
-   * after MAX_ENGINE_RECONNECTS the session goes on recording only.
-   */
-  #onEngineFailure(failure: EngineFailure): void {
-    const { sessionId, phase } = this.#state.meta;
-    log("warn", "engine.failure", { session_id: sessionId, phase: failure.phase, message: failure.message });
-    // While ending the client is still listening: it should know why no text came.
-    if (phase === "ended") return;
-    const wasLive = failure.phase === "runtime" || this.#engineOutage > 0;
-    if (!wasLive && phase === "active" && this.#config.realtime.fallback && !this.#state.meta.onFallback) {
-      // The first engine could not be reached at all: try the configured second one.
-      this.#state.update({ onFallback: true });
-      const { engine, model } = this.#config.realtime.fallback;
-      this.#send({
-        type: "warning",
-        code: WARNING_CODES.engineFallback,
-        message: `the realtime engine could not be reached (${failure.message}); using the fallback engine (${engine}, ${model})`,
-      });
-      log("warn", "engine.fallback", { session_id: sessionId, engine, model });
-      this.#connectEngine(this.#resumePoint());
-      return;
-    }
-    if (phase === "active" && wasLive && this.#engineOutage < MAX_ENGINE_RECONNECTS) {
-      this.#engineOutage++;
-      if (this.#engineOutage === 1) {
-        this.#send({
-          type: "warning",
-          code: WARNING_CODES.engineReconnecting,
-          message: `the realtime engine link dropped (${failure.message}); reconnecting, audio is still recorded`,
-        });
+  override async alarm(): Promise<void> {
+    await this.#guard("alarm", async () => {
+      if (!this.#state.exists) return;
+      const now = Date.now();
+      const meta = this.#state.meta;
+      if (meta.phase === "active") {
+        if (meta.holdsSlot) this.#slot.renewSoon(meta.owner, meta.sessionId, now);
+        // Restarted (deploy, eviction) with the client gone: its grace period starts now.
+        if (this.ctx.getWebSockets().length === 0 && meta.clientGoneAt === null) this.#state.update({ clientGoneAt: now });
       }
-      const delay = Math.min(8000, 250 * 2 ** (this.#engineOutage - 1));
-      const resumeFrom = this.#resumePoint();
-      setTimeout(() => {
-        if (this.#state.meta.phase === "active" && this.#engine === null) this.#connectEngine(resumeFrom);
-      }, delay);
-      return;
-    }
-    this.#state.update({ engineGaveUp: true });
-    this.#send(
-      errorMsg(
-        ERROR_CODES.engineUnavailable,
-        `live transcription unavailable (${failure.message}); audio is still being recorded and will be enhanced if requested`,
-        true,
-      ),
-    );
-  }
-
-  /** Stream byte where the last final ended: what comes after it was never finalized. */
-  #resumePoint(): number {
-    return Math.floor(this.#state.lastFinalEnd() * 16000) * 2;
-  }
-
-  #onEngineEvent(event: EngineEvent): void {
-    const { config } = this.#state.meta;
-    const t = (s: number) => round3(s + this.#engineOffset);
-    switch (event.type) {
-      case "vad.speech_start":
-      case "vad.speech_end":
-        if (config.enable_vad) this.#send({ type: event.type, timestamp: t(event.timestamp) });
-        return;
-      case "transcript.partial":
-        if (config.interim_results) this.#send({ type: event.type, text: event.text, start: t(event.start), end: t(event.end) });
-        return;
-      case "transcript.final": {
-        const words = config.word_timestamps
-          ? (event.words ?? []).map((w) => ({ ...w, start: t(w.start), end: t(w.end) }))
-          : undefined;
-        const final = {
-          text: event.text,
-          start: t(event.start),
-          end: t(event.end),
-          confidence: event.confidence,
-          ...(words ? { words } : {}),
-        };
-        if (final.text.trim() !== "") this.#state.addFinal(final);
-        this.#send({ type: "transcript.final", ...final });
-        return;
+      const due = dueAction(this.#deadlineInputs(), now, this.#config.session);
+      switch (due.kind) {
+        case "end":
+          return this.#end(due.reason, closeFor(due.reason, this.#config.session.idleTimeoutSeconds));
+        case "finish_ending":
+          if (this.#ending === null) return this.#end(meta.endReason ?? "client_gone", NORMAL_CLOSE);
+          break;
+        case "sync_store":
+          await this.#outbox.sync();
+          break;
+        case "retry_owed":
+          if (!this.#recordingFinished()) await retryRecording(this.#state, this.#recorder!);
+          await saveLiveTranscript(this.#state, this.#recorder!, this.env.RECORDINGS);
+          await this.#outbox.sync();
+          break;
       }
-      case "error":
-        this.#send(errorMsg(ERROR_CODES.engineUnavailable, `engine: ${event.message}`, true));
-        return;
-    }
+      await this.#scheduleAlarm();
+    });
   }
 
-  /* ---------------------------------------------------------------- */
-  /* End                                                               */
-  /* ---------------------------------------------------------------- */
+  async #scheduleAlarm(): Promise<void> {
+    if (!this.#state.exists) return;
+    const at = nextDeadline(this.#deadlineInputs(), Date.now(), this.#config.session);
+    if (at === null) await this.ctx.storage.deleteAlarm();
+    else await this.ctx.storage.setAlarm(Math.max(Date.now() + 10, at));
+  }
 
-  /** End the session once, whatever asked for it. */
+  #deadlineInputs(): DeadlineInputs {
+    return { meta: this.#state.meta, lastActivity: this.#lastActivity, recordingFinished: this.#recordingFinished() };
+  }
+
+  /* ------------------------------- end ------------------------------- */
+
+  /** End the session once, whatever asked for it. A failed end can be run again (by the alarm). */
   #end(reason: EndReason, close: CloseSpec): Promise<void> {
-    this.#ending ??= this.#runEnd(reason, close);
+    this.#ending ??= this.#runEnd(reason, close).catch((err: unknown) => {
+      this.#ending = null;
+      throw err;
+    });
     return this.#ending;
   }
 
+  /**
+   * The engine's last results and the recording's completion, side by side;
+   * then `session.end`. What nothing on the client's side waits for (the live
+   * transcript copy, the store records, the job and its message) comes after
+   * it, retried by alarm until done.
+   */
   async #runEnd(reason: EndReason, close: CloseSpec): Promise<void> {
     const meta = this.#state.update({ phase: "ending", endReason: reason });
-    if (this.#keepAliveTimer !== null) clearInterval(this.#keepAliveTimer);
-    if (this.#dropReportTimer !== null) clearTimeout(this.#dropReportTimer);
     const started = Date.now();
-    if (close.error) this.#send(errorMsg(close.error.code, close.error.message, false));
+    this.#audioLimit.stop();
+    if (close.error) this.#emit(errorEvent(close.error.code, close.error.message, false));
     const tail = this.#converter?.flush();
     if (tail && tail.byteLength > 0) {
       this.#recorder!.append(tail);
-      this.#engine?.feed(tail);
+      this.#link?.feed(tail, started);
     }
-
-    // The engine's last results and the recording's last parts, side by side.
     // Where the end's time goes, for the log line (operators and the concurrent-end benchmark read it).
     const took = { engine_ms: 0, recording_ms: 0 };
-    const since = (at: number) => Date.now() - at;
-    const engineDone = (this.#engine ? this.#engine.finish(this.#config.realtime.endTimeoutMs) : Promise.resolve()).then(() => {
-      took.engine_ms = since(started);
+    const engineDone = (this.#link?.finish(this.#config.realtime.endTimeoutMs) ?? Promise.resolve()).then(() => {
+      took.engine_ms = Date.now() - started;
     });
     let status: SessionMeta["status"] = reason === "client_gone" ? "interrupted" : "completed";
     let recordingError: string | null = null;
     let recording;
     try {
-      [recording] = await Promise.all([this.#recorder!.finish().finally(() => (took.recording_ms = since(started))), engineDone]);
+      [recording] = await Promise.all([this.#recorder!.finish().finally(() => (took.recording_ms = Date.now() - started)), engineDone]);
     } catch (err) {
       // The spool still holds every byte; the alarm retries (see #retryRecording).
       await engineDone;
@@ -540,48 +303,41 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
       recordingError = `recording could not be completed yet: ${errorMessage(err)}`;
       log("error", "recording.failed", { session_id: meta.sessionId, message: errorMessage(err) });
     }
-    this.#engine = null;
 
     const finals = this.#state.finals();
-    const segments = finals.map((f) => ({ start: f.start, end: f.end, text: f.text }));
-    const transcript = joinFinals(finals);
-    const durationSeconds = round3((recording?.dataBytes ?? this.#recorder!.recordedBytes) / 32000);
-
+    const recordedBytes = recording?.dataBytes ?? this.#recorder!.recordedBytes;
+    const durationSeconds = roundMs(streamSeconds(recordedBytes));
     const endedAt = Date.now();
-    const dropped = this.#drops.totals;
+    const dropped = this.#audioLimit.totals;
     this.#state.update({ phase: "ended", status, endedAt, dropped });
     this.#state.queueRecord({
       status,
       ended_at: new Date(endedAt).toISOString(),
       end_reason: reason,
       duration_seconds: durationSeconds,
-      bytes_recorded: recording?.dataBytes ?? this.#recorder!.recordedBytes,
+      bytes_recorded: recordedBytes,
       bytes_dropped: dropped.bytes,
       audio_key: recording ? recording.key : null,
       error: recordingError,
     });
     // The job id was fixed (and reserved in the store) at the start, so session.end does not wait for
-    // Redis or the Queue: the outbox writes the record, the job and its message after it, retrying by
-    // alarm. The client is warned only when the store had already failed and is still being retried.
-    const jobId = meta.jobId;
-    if (jobId && this.#state.meta.storeAttempts > 0) {
-      this.#send({
+    // Redis or the Queue. The client is warned only when the store had already failed and is being retried.
+    if (meta.jobId && this.#state.meta.storeAttempts > 0) {
+      this.#emit({
         type: "warning",
         code: WARNING_CODES.enhancementDeferred,
         message: "the store is not reachable right now; the enhancement job is created and queued by automatic retries",
       });
     }
-
-    const end: SessionEndMessage = {
+    this.#emit({
       type: "session.end",
       session_id: meta.sessionId,
       total_duration: durationSeconds,
-      transcript,
-      segments,
-      enhancement_job_id: jobId,
+      transcript: joinFinals(finals),
+      segments: finals.map((f) => ({ start: f.start, end: f.end, text: f.text })),
+      enhancement_job_id: meta.jobId,
       bytes_dropped: dropped.bytes,
-    };
-    this.#send(end);
+    });
     for (const ws of this.ctx.getWebSockets()) {
       try {
         ws.close(close.code, close.reason);
@@ -596,293 +352,93 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
       duration_seconds: durationSeconds,
       end_ms: Date.now() - started,
       ...took,
-      enhancement_job_id: jobId,
+      enhancement_job_id: meta.jobId,
       bytes_dropped: dropped.bytes,
     });
-    // After session.end, off the client's path: the live transcript beside the recording, then the store.
-    void this.#saveTranscript().finally(() => this.#syncStoreSoon());
+    void saveLiveTranscript(this.#state, this.#recorder!, this.env.RECORDINGS).finally(() => this.#outbox.sync());
     await this.#scheduleAlarm();
   }
 
-  /**
-   * Write the live transcript (`sessions/<id>/transcript.json`) from the finals
-   * in SQLite, once; the record names it only when it exists. A failure is
-   * retried by the alarm.
-   */
-  async #saveTranscript(): Promise<void> {
-    const meta = this.#state.meta;
-    if (meta.transcriptSaved) return;
-    const finals = this.#state.finals();
-    const key = r2Keys.liveTranscript(meta.sessionId);
-    try {
-      await this.env.RECORDINGS.put(
-        key,
-        JSON.stringify({
-          session_id: meta.sessionId,
-          duration: round3(this.#recorder!.recordedBytes / 32000),
-          transcript: joinFinals(finals),
-          segments: finals,
-        }),
-        { httpMetadata: { contentType: "application/json" } },
-      );
-      this.#state.update({ transcriptSaved: true });
-      this.#state.queueRecord({ transcript_key: key });
-    } catch (err) {
-      log("error", "transcript.save_failed", { session_id: meta.sessionId, message: errorMessage(err) });
-      this.#state.update({ storeRetryAt: Date.now() + 2000 });
-    }
-  }
-
-  /* ---------------------------------------------------------------- */
-  /* Store sync: session record, enhancement job, queue message         */
-  /* ---------------------------------------------------------------- */
-
-  #syncStoreSoon(): void {
-    void this.#syncStore();
-  }
+  /* ------------------------------ helpers ----------------------------- */
 
   /**
-   * Write what the store is missing; on failure, retry from the alarm with
-   * backoff. Calls made while a sync is in flight run again after it, so
-   * fields queued meanwhile are not left for the alarm.
+   * The error boundary of every handler: an unexpected throw is logged, the
+   * client is told (`internal_error`, not recoverable), and the session ends
+   * with its recording completed and the reserved close code.
    */
-  #syncStore(): Promise<void> {
-    const previous = this.#storeSync ?? Promise.resolve();
-    const next = previous.then(() => this.#runStoreSync());
-    this.#storeSync = next;
-    void next.finally(() => {
-      if (this.#storeSync === next) this.#storeSync = null;
-    });
-    return next;
-  }
-
-  async #runStoreSync(): Promise<void> {
+  async #guard(handler: string, fn: () => Promise<void> | void): Promise<void> {
     try {
-      await syncToStore(this.#state, this.env, {
-        ttlSeconds: this.#config.store.recordTtlSeconds,
-        timeoutMs: STORE_TIMEOUT_MS,
-        recordingComplete: this.#recorderFinished(),
-        recordingGaveUp: !this.#recorderFinished() && this.#state.meta.recordingAttempts >= MAX_RECORDING_ATTEMPTS,
-      });
-      this.#state.update({ storeAttempts: 0, storeRetryAt: null });
+      await fn();
     } catch (err) {
-      const attempts = this.#state.meta.storeAttempts + 1;
-      const delay = Math.min(MAX_STORE_BACKOFF_MS, 1000 * 2 ** (attempts - 1));
-      this.#state.update({ storeAttempts: attempts, storeRetryAt: Date.now() + delay });
-      log("warn", "store.sync_failed", {
-        session_id: this.#state.meta.sessionId,
-        attempts,
-        retry_in_ms: delay,
-        message: errorMessage(err),
-      });
-      await this.#scheduleAlarm();
+      const sessionId = this.#state.exists ? this.#state.meta.sessionId : null;
+      log("error", "session.internal_error", { session_id: sessionId, handler, message: errorMessage(err) });
+      if (!this.#state.exists || this.#state.meta.phase === "ended") return;
+      await this.#end("internal_error", INTERNAL_ERROR_CLOSE).catch((e: unknown) => log("error", "session.end_failed", { session_id: sessionId, message: errorMessage(e) }));
     }
   }
 
-  #recorderFinished(): boolean {
-    return this.#recorder?.finished ?? false;
-  }
-
-  /* ---------------------------------------------------------------- */
-  /* Alarms: idle timeout, maximum duration, vanished clients, retries  */
-  /* ---------------------------------------------------------------- */
-
-  override async alarm(): Promise<void> {
-    if (!this.#state.exists) return;
-    const meta = this.#state.meta;
-    const now = Date.now();
-    if (meta.phase === "active") {
-      this.#renewSlotSoon(now);
-      const sockets = this.ctx.getWebSockets().length;
-      if (sockets === 0 && meta.clientGoneAt === null) {
-        // Restarted (deploy, eviction) with the client gone: start its grace period now.
-        this.#state.update({ clientGoneAt: now });
-      }
-      const goneAt = this.#state.meta.clientGoneAt;
-      if (goneAt !== null && now >= goneAt + this.#config.session.clientGoneGraceSeconds * 1000) {
-        await this.#end("client_gone", { code: CLOSE_CODES.normal, reason: "client gone" });
-        return;
-      }
-      if (goneAt === null && now >= this.#lastActivity + this.#config.session.idleTimeoutSeconds * 1000) {
-        await this.#end("idle_timeout", {
-          code: CLOSE_CODES.idleTimeout,
-          reason: "idle timeout",
-          error: {
-            code: ERROR_CODES.idleTimeout,
-            message: `no message for ${this.#config.session.idleTimeoutSeconds} s; the session has ended`,
-          },
-        });
-        return;
-      }
-      if (now >= meta.createdAt + this.#wallClockCapMs()) {
-        await this.#end("max_duration", {
-          code: CLOSE_CODES.maxDuration,
-          reason: "maximum session duration reached",
-          error: { code: ERROR_CODES.maxDuration, message: "maximum session duration reached; the session has ended" },
-        });
-        return;
-      }
-    } else if (meta.phase === "ending" && this.#ending === null) {
-      // The object restarted in the middle of ending: finish the job it started.
-      await this.#end(meta.endReason ?? "client_gone", { code: CLOSE_CODES.normal, reason: "session ended" });
-      return;
-    } else if (meta.phase === "ended") {
-      if (!this.#recorderFinished()) await this.#retryRecording();
-      await this.#saveTranscript();
-      await this.#syncStore();
-    }
-    await this.#scheduleAlarm();
-  }
-
-  /** Finish a recording whose completion failed at the end; give up (and abort the upload) after a while. */
-  async #retryRecording(): Promise<void> {
-    const meta = this.#state.meta;
-    const attempts = meta.recordingAttempts + 1;
-    try {
-      const recording = await this.#recorder!.finish();
-      const status = meta.endReason === "client_gone" ? "interrupted" : "completed";
-      this.#state.update({ status, recordingAttempts: attempts });
-      this.#state.queueRecord({
-        status,
-        audio_key: recording.key,
-        bytes_recorded: recording.dataBytes,
-        duration_seconds: round3(recording.durationSeconds),
-        error: null,
-      });
-    } catch (err) {
-      const gaveUp = attempts >= MAX_RECORDING_ATTEMPTS;
-      this.#state.update({
-        recordingAttempts: attempts,
-        storeRetryAt: Date.now() + Math.min(MAX_STORE_BACKOFF_MS, 2000 * 2 ** attempts),
-      });
-      log("error", "recording.retry_failed", { session_id: meta.sessionId, attempts, gave_up: gaveUp, message: errorMessage(err) });
-      if (gaveUp) {
-        await this.#recorder!.abort().catch(() => undefined);
-        this.#state.queueRecord({ error: `recording could not be completed: ${errorMessage(err)}` });
-      }
-    }
-  }
-
-  /** Wall-clock cap: twice the audio cap, so a client trickling audio cannot hold a session forever. */
-  #wallClockCapMs(): number {
-    return this.#config.session.maxSessionSeconds * 2000;
-  }
-
-  async #scheduleAlarm(): Promise<void> {
-    if (!this.#state.exists) return;
-    const meta = this.#state.meta;
-    const deadlines: number[] = [];
-    if (meta.phase === "active") {
-      if (meta.clientGoneAt !== null) deadlines.push(meta.clientGoneAt + this.#config.session.clientGoneGraceSeconds * 1000);
-      else deadlines.push(this.#lastActivity + this.#config.session.idleTimeoutSeconds * 1000);
-      deadlines.push(meta.createdAt + this.#wallClockCapMs());
-    } else if (meta.phase === "ending") {
-      deadlines.push(Date.now() + 30_000);
-    } else {
-      const recordingPending = !this.#recorderFinished() && meta.recordingAttempts < MAX_RECORDING_ATTEMPTS;
-      const jobPending = meta.jobId !== null && !(meta.jobRecorded && meta.jobQueued) && this.#recorderFinished();
-      const slotPending = meta.holdsSlot && !meta.slotReleased;
-      if (recordingPending || jobPending || slotPending || !meta.transcriptSaved || meta.pendingRecord !== null) {
-        deadlines.push(meta.storeRetryAt ?? Date.now() + 1000);
-      }
-    }
-    if (deadlines.length === 0) {
-      await this.ctx.storage.deleteAlarm();
-      return;
-    }
-    await this.ctx.storage.setAlarm(Math.max(Date.now() + 10, Math.min(...deadlines)));
-  }
-
-  /* ---------------------------------------------------------------- */
-  /* Helpers                                                           */
-  /* ---------------------------------------------------------------- */
-
-  /** Keep this session's concurrency slot (it lapses by itself if the object dies). */
-  #renewSlotSoon(now: number): void {
-    const meta = this.#state.meta;
-    if (!meta.holdsSlot || meta.phase !== "active") return;
-    const lease = this.#config.auth.slotLeaseSeconds;
-    if (now - this.#slotRenewedAt < (lease * 1000) / 4) return;
-    this.#slotRenewedAt = now;
-    void new AuthStore(createRedis(this.env, { timeoutMs: STORE_TIMEOUT_MS, retries: 0 }))
-      .renewSlot(meta.owner, meta.sessionId, lease)
-      .catch((err) => log("warn", "slot.renew_failed", { session_id: meta.sessionId, message: errorMessage(err) }));
-  }
-
-  /** Test-only fault injection, honoured only where DEV_FAULTS=enabled (never in a deployment). */
-  #devFaults(request: Request): { queueSend: number } {
-    if (this.env.DEV_FAULTS !== "enabled") return { queueSend: 0 };
-    const spec = new URLSearchParams(request.headers.get(SESSION_HEADERS.devFaults) ?? "");
-    return { queueSend: Math.max(0, Number(spec.get("queue_send") ?? 0) || 0) };
-  }
-
-  #createRecorder(meta: SessionMeta): Recorder {
-    return new Recorder(this.ctx.storage, this.env.RECORDINGS, {
+  /** Wire up the collaborators that need the session's identity (at the start, or after a restart). */
+  #open(meta: SessionMeta): void {
+    this.#recorder = new Recorder(this.ctx.storage, this.env.RECORDINGS, {
       key: r2Keys.recording(meta.sessionId),
-      metadata: {
-        session_id: meta.sessionId,
-        source_encoding: meta.config.encoding,
-        source_sample_rate: String(meta.config.sample_rate),
-      },
+      metadata: { session_id: meta.sessionId, source_encoding: meta.config.encoding, source_sample_rate: String(meta.config.sample_rate) },
       bufferMs: this.#config.recorder.bufferMs,
       partBytes: this.#config.recorder.partBytes,
       onRetry: (message) => log("warn", "recording.retry", { session_id: meta.sessionId, message }),
     });
+    const recorder = this.#recorder;
+    const state = this.#state;
+    this.#link = new EngineLink(
+      {
+        sessionId: meta.sessionId,
+        config: meta.config,
+        phase: () => state.meta.phase,
+        get flags() {
+          return { onFallback: state.meta.onFallback, engineGaveUp: state.meta.engineGaveUp };
+        },
+        setFlags: (patch) => state.update(patch),
+        lastFinalEnd: () => state.lastFinalEnd(),
+        spool: recorder,
+        onEvent: (engineEvent) => {
+          const { event, final } = liveEvent(engineEvent, state.meta.config);
+          if (final) state.addFinal(final);
+          if (event) this.#emit(event);
+        },
+        notify: (message) => this.#emit(message),
+      },
+      this.#config.realtime,
+      this.env.AI,
+    );
   }
 
-  #send(message: ServerMessage): void {
-    const text = JSON.stringify(message);
-    for (const ws of this.ctx.getWebSockets()) {
-      try {
-        ws.send(text);
-      } catch {
-        // The client is gone; webSocketClose handles it.
-      }
-    }
+  #recordingFinished(): boolean {
+    return this.#recorder?.finished ?? false;
   }
 
-  #sendTo(ws: WebSocket, message: ServerMessage): void {
+  #recordingGaveUp(): boolean {
+    return !this.#recordingFinished() && this.#state.meta.recordingAttempts >= MAX_RECORDING_ATTEMPTS;
+  }
+
+  #protocol(): ClientProtocol {
+    return PROTOCOLS[this.#state.meta.protocol ?? "native"];
+  }
+
+  #emit(event: SessionEvent): void {
+    for (const ws of this.ctx.getWebSockets()) this.#emitTo(ws, event);
+  }
+
+  #emitTo(ws: WebSocket, event: SessionEvent): void {
+    const text = this.#protocol().render(event);
+    if (text === null) return;
     try {
-      ws.send(JSON.stringify(message));
+      ws.send(text);
     } catch {
       // The client is gone; webSocketClose handles it.
     }
   }
 }
 
-/**
- * The code to answer a client's close with (RFC 6455 §5.5.1: echo it): its
- * own, unless it may not be sent on the wire (1004–1006 reserved, 1015 TLS,
- * anything outside 1000–1014 and 3000–4999), then 1000.
- */
-function echoableCloseCode(code: number): number {
-  const sendable = (code >= 1000 && code <= 1014 && (code < 1004 || code > 1006)) || (code >= 3000 && code <= 4999);
-  return sendable ? code : CLOSE_CODES.normal;
-}
-
-/** The type of a control message, or why it is not one (the text of the `invalid_message` reply). */
-function controlType(text: string): "keepalive" | "flush" | "end" | { invalid: string } {
-  if (text.length > MAX_CONTROL_CHARS) return { invalid: `control messages are at most ${MAX_CONTROL_CHARS} characters` };
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    return { invalid: "text frames must be JSON control messages" };
-  }
-  const type = typeof parsed === "object" && parsed !== null ? (parsed as { type?: unknown }).type : undefined;
-  if (type === "keepalive" || type === "flush" || type === "end") return type;
-  return {
-    invalid:
-      typeof type === "string"
-        ? `unknown message type '${type.slice(0, 64)}'; expected flush, end or keepalive`
-        : "control messages must be JSON objects with a string 'type'",
-  };
-}
-
-function errorMsg(code: ErrorCode, message: string, recoverable: boolean): ErrorMessage {
+function errorEvent(code: ErrorCode, message: string, recoverable: boolean): ErrorMessage {
   return { type: "error", code, message, recoverable };
 }
 
-const round3 = (n: number) => Math.round(n * 1000) / 1000;
-/** All finals' text, joined with single spaces (session.end `transcript`). */
-const joinFinals = (finals: { text: string }[]) => finals.map((f) => f.text.trim()).filter(Boolean).join(" ");

@@ -99,3 +99,56 @@ export class DropLedger {
     return this.totals;
   }
 }
+
+/**
+ * The limit as a session uses it: admits or drops each audio frame, counts
+ * every byte not recorded, and reports drops through `report` at once or at
+ * the end of the report interval (a trailing report, so the client always
+ * hears the final tally of a burst).
+ */
+export class AudioLimit {
+  readonly #bucket: TokenBucket;
+  readonly #ledger: DropLedger;
+  readonly #report: (totals: DropTotals) => void;
+  #timer: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(ratePerSecond: number, initial: DropTotals | undefined, report: (totals: DropTotals) => void) {
+    this.#bucket = new TokenBucket(ratePerSecond);
+    this.#ledger = new DropLedger(initial);
+    this.#report = report;
+  }
+
+  get totals(): DropTotals {
+    return this.#ledger.totals;
+  }
+
+  /** True when the frame may be recorded; otherwise it is dropped, counted and (soon) reported. */
+  admit(bytes: number, now: number): boolean {
+    if (this.#bucket.take(now)) return true;
+    this.#ledger.add(bytes, false);
+    if (this.#timer !== null) return false;
+    const wait = this.#ledger.waitBeforeReport(now);
+    if (wait === 0) this.#flush(now);
+    else
+      this.#timer = setTimeout(() => {
+        this.#timer = null;
+        this.#flush(Date.now());
+      }, wait);
+    return false;
+  }
+
+  /** A frame refused for another reason: the client was told about it; it still counts. */
+  refused(bytes: number): void {
+    this.#ledger.add(bytes, true);
+  }
+
+  /** No more reports (the session is ending; session.end carries the totals). */
+  stop(): void {
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+  }
+
+  #flush(now: number): void {
+    if (this.#ledger.unreported) this.#report(this.#ledger.markReported(now));
+  }
+}

@@ -12,6 +12,8 @@ export type Phase = "active" | "ending" | "ended";
 export interface SessionMeta {
   sessionId: string;
   config: SessionConfig;
+  /** The wire protocol the client speaks (absent in sessions started before it existed: native). */
+  protocol: "native";
   createdAt: number;
   phase: Phase;
   /** Status reported to the store once ended. */
@@ -51,6 +53,12 @@ export interface SessionMeta {
   transcriptSaved: boolean;
 }
 
+/** What a session is, fixed at its start. */
+export type SessionIdentity = Pick<
+  SessionMeta,
+  "sessionId" | "config" | "protocol" | "owner" | "holdsSlot" | "createdAt" | "jobId" | "queueSendFailuresToInject"
+>;
+
 export interface FinalSegment {
   start: number;
   end: number;
@@ -82,9 +90,31 @@ export class SessionState {
     return this.#meta;
   }
 
-  init(meta: SessionMeta): void {
-    this.#meta = meta;
+  /** Start a session's state: its identity, everything else at its starting value. */
+  init(identity: SessionIdentity): SessionMeta {
+    this.#meta = {
+      ...identity,
+      phase: "active",
+      status: "active",
+      endReason: null,
+      endedAt: null,
+      clientGoneAt: null,
+      pendingRecord: null,
+      jobRecorded: false,
+      jobQueued: false,
+      storeAttempts: 0,
+      storeRetryAt: null,
+      engineGaveUp: false,
+      recordingAttempts: 0,
+      onFallback: false,
+      slotReleased: false,
+      dropped: { frames: 0, bytes: 0 },
+      jobReserved: false,
+      jobAbandoned: false,
+      transcriptSaved: false,
+    };
     this.#save();
+    return this.#meta;
   }
 
   update(patch: Partial<SessionMeta>): SessionMeta {

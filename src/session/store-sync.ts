@@ -8,10 +8,10 @@
  * link, at least one message (the consumer is idempotent).
  */
 import type { AppEnv } from "../config";
-import { log } from "../log";
+import { errorMessage, log } from "../log";
 import { AuthStore } from "../store/auth";
 import { r2Keys } from "../store/keys";
-import { jobMessage, jobParameters, pendingJob, type JobRecord } from "../store/records";
+import { jobMessage, jobParameters, pendingJob, type JobRecord, type SessionRecord } from "../store/records";
 import { createRedis } from "../store/redis";
 import { Store } from "../store/store";
 import type { SessionMeta, SessionState } from "./state";
@@ -71,6 +71,26 @@ export async function syncToStore(state: SessionState, env: AppEnv, options: Syn
   }
 }
 
+/** The session record as it is written at the start. */
+export function startRecord(meta: SessionMeta): SessionRecord {
+  return {
+    id: meta.sessionId,
+    owner: meta.owner,
+    status: "active",
+    params: meta.config,
+    created_at: new Date(meta.createdAt).toISOString(),
+    ended_at: null,
+    end_reason: null,
+    duration_seconds: 0,
+    bytes_recorded: 0,
+    bytes_dropped: 0,
+    audio_key: null,
+    transcript_key: null,
+    enhancement_job_id: meta.jobId,
+    error: null,
+  };
+}
+
 /** Fields queued while a write was in flight stay pending; the written ones are done. */
 function stillPending(state: SessionState, written: SessionMeta["pendingRecord"]): SessionMeta["pendingRecord"] {
   const now = state.meta.pendingRecord;
@@ -97,4 +117,78 @@ export function jobRecordFor(meta: SessionMeta): JobRecord {
     }),
     audio_key: r2Keys.recording(meta.sessionId),
   });
+}
+
+/**
+ * Per-request timeout of the outbox. Nothing a client waits for is on this
+ * path (session.end does not wait for the store), so it can be generous: a
+ * slow Redis is waited for, a dead one is retried by alarm.
+ */
+export const STORE_TIMEOUT_MS = 10_000;
+const MAX_STORE_BACKOFF_MS = 60_000;
+
+/**
+ * The session's outbox to the store: one sync at a time, each picking up
+ * whatever is owed then; a failure sets a backoff (`storeRetryAt`) that the
+ * session's alarm honours.
+ */
+export class StoreOutbox {
+  readonly #state: SessionState;
+  readonly #env: AppEnv;
+  readonly #ttlSeconds: number;
+  readonly #recording: () => { complete: boolean; gaveUp: boolean };
+  readonly #onFailure: () => Promise<void>;
+  #inFlight: Promise<void> | null = null;
+
+  /**
+   * @param recording what the recorder says now (a job is only created for a complete recording)
+   * @param onFailure called after a failed sync set its backoff: the session reschedules its alarm
+   */
+  constructor(
+    state: SessionState,
+    env: AppEnv,
+    ttlSeconds: number,
+    recording: () => { complete: boolean; gaveUp: boolean },
+    onFailure: () => Promise<void>,
+  ) {
+    this.#state = state;
+    this.#env = env;
+    this.#ttlSeconds = ttlSeconds;
+    this.#recording = recording;
+    this.#onFailure = onFailure;
+  }
+
+  /**
+   * Write what the store is missing. Calls made while a sync is in flight run
+   * again after it, so fields queued meanwhile are not left for the alarm.
+   * Never throws: a failure is logged and left to the alarm.
+   */
+  sync(): Promise<void> {
+    const previous = this.#inFlight ?? Promise.resolve();
+    const next = previous.then(() => this.#run());
+    this.#inFlight = next;
+    void next.finally(() => {
+      if (this.#inFlight === next) this.#inFlight = null;
+    });
+    return next;
+  }
+
+  async #run(): Promise<void> {
+    const recording = this.#recording();
+    try {
+      await syncToStore(this.#state, this.#env, {
+        ttlSeconds: this.#ttlSeconds,
+        timeoutMs: STORE_TIMEOUT_MS,
+        recordingComplete: recording.complete,
+        recordingGaveUp: recording.gaveUp,
+      });
+      this.#state.update({ storeAttempts: 0, storeRetryAt: null });
+    } catch (err) {
+      const attempts = this.#state.meta.storeAttempts + 1;
+      const delay = Math.min(MAX_STORE_BACKOFF_MS, 1000 * 2 ** (attempts - 1));
+      this.#state.update({ storeAttempts: attempts, storeRetryAt: Date.now() + delay });
+      log("warn", "store.sync_failed", { session_id: this.#state.meta.sessionId, attempts, retry_in_ms: delay, message: errorMessage(err) });
+      await this.#onFailure();
+    }
+  }
 }

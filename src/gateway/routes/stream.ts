@@ -5,7 +5,7 @@
 import { Hono } from "hono";
 import { readConfig } from "../../config";
 import { streamParamsSchema, toSessionConfig } from "../../protocol/params";
-import { SESSION_HEADERS } from "../../session/TranscriptionSession";
+import { encodeHandoff } from "../../session/handoff";
 import { canSee } from "../../store/auth";
 import { isSessionId, newSessionId } from "../../store/ids";
 import { r2Keys } from "../../store/keys";
@@ -45,10 +45,7 @@ stream.get("/", validate("query", streamParamsSchema), requireAuth("realtime", {
   }
   const headers = new Headers(c.req.raw.headers);
   headers.delete("authorization");
-  headers.set(SESSION_HEADERS.id, sessionId);
-  headers.set(SESSION_HEADERS.config, JSON.stringify(toSessionConfig(params, model)));
-  headers.set(SESSION_HEADERS.owner, principal.keyId);
-  headers.set(SESSION_HEADERS.slot, limited ? "held" : "none");
+  encodeHandoff({ sessionId, config: toSessionConfig(params, model), owner: principal.keyId, holdsSlot: limited, protocol: "native" }, headers);
   // The URL reaching the object carries no credentials: it is never logged with them.
   const url = new URL(c.req.url);
   url.search = "";
