@@ -31,7 +31,6 @@ const CLOSE_REASONS = {
   1011: "the server hit an unexpected condition",
   4000: "closed after being idle too long (idle_timeout)",
   4001: "the maximum session length was reached (max_duration)",
-  4002: "the speech engine failed and could not recover",
   4003: "internal server error",
 };
 

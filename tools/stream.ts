@@ -67,7 +67,6 @@ const CLOSE_MEANING: Record<number, string> = {
   1011: "the service hit an unexpected condition",
   4000: "idle timeout: nothing was sent for too long",
   4001: "maximum session length reached",
-  4002: "the speech engine failed",
   4003: "internal error in the service",
 };
 

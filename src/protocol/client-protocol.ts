@@ -6,7 +6,7 @@
  * second (Deepgram's) is one more module and a route, with no change to the
  * session's logic.
  */
-import type { ServerMessage } from "./messages";
+import type { ClientControlMessage, ServerMessage } from "./messages";
 
 /**
  * What a session tells its client: begin, vad, partial, final, warning,
@@ -18,9 +18,7 @@ export type SessionEvent = ServerMessage;
 
 /** What a client's text frame asks the session to do. Binary frames are always audio. */
 export type ControlRequest =
-  | { type: "end" }
-  | { type: "flush" }
-  | { type: "keepalive" }
+  | ClientControlMessage
   /** Not a request this protocol knows; `reason` is said to the client (recoverable). */
   | { type: "invalid"; reason: string };
 

@@ -170,7 +170,6 @@ export const CLOSE_CODES = {
   normal: 1000,
   idleTimeout: 4000,
   maxDuration: 4001,
-  engineFailure: 4002,
   internalError: 4003,
 } as const;
 
@@ -180,10 +179,10 @@ export const CLOSE_CODES = {
 
 /**
  * An engine speaking the native protocol receives 16 kHz s16le PCM as binary
- * frames plus `flush` / `end` JSON, and answers with the server messages above
- * (minus session.begin / warning), ending with its own `session.end`.
+ * frames plus `flush` / `end` / `keepalive` JSON (ClientControlMessage), and
+ * answers with the server messages above (minus session.begin / warning),
+ * ending with its own `session.end`.
  */
-export type EngineInboundControl = { type: "flush" } | { type: "end" };
 
 export interface EngineSessionEnd {
   type: "session.end";

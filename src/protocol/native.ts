@@ -4,7 +4,7 @@
  * "keepalive"}`.
  */
 import type { ClientProtocol, ControlRequest } from "./client-protocol";
-import { CLIENT_MESSAGE_TYPES } from "./messages";
+import { CLIENT_MESSAGE_TYPES, type ClientControlMessage } from "./messages";
 
 /** Control messages are small JSON; longer text is refused unparsed. */
 export const MAX_CONTROL_CHARS = 4096;
@@ -25,7 +25,7 @@ function parseControl(text: string): ControlRequest {
   }
   const type = typeof parsed === "object" && parsed !== null ? (parsed as { type?: unknown }).type : undefined;
   if (typeof type !== "string") return invalid("control messages must be JSON objects with a string 'type'");
-  if ((CLIENT_MESSAGE_TYPES as readonly string[]).includes(type)) return { type: type as (typeof CLIENT_MESSAGE_TYPES)[number] };
+  if ((CLIENT_MESSAGE_TYPES as readonly string[]).includes(type)) return { type } as ClientControlMessage;
   return invalid(`unknown message type '${type.slice(0, 64)}'; expected ${CLIENT_MESSAGE_TYPES.join(", ")}`);
 }
 
