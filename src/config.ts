@@ -217,7 +217,7 @@ export function readConfig(env: AppEnv): ServiceConfig {
       idleTimeoutSeconds: int(env.IDLE_TIMEOUT_SECONDS, 60, 1),
       maxSessionSeconds: int(env.MAX_SESSION_SECONDS, 10800, 1),
       maxFrameBytes: int(env.MAX_FRAME_BYTES, 262144, 2),
-      clientGoneGraceSeconds: int(env.CLIENT_GONE_GRACE_SECONDS, 30, 0),
+      clientGoneGraceSeconds: int(env.CLIENT_GONE_GRACE_SECONDS, 60, 0),
     },
     recorder: {
       bufferMs: int(env.RECORDER_BUFFER_MS, 1000, 0),

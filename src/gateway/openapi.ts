@@ -343,6 +343,8 @@ const jobIdParam = {
 
 const SERVER_MESSAGE_TYPES: Record<ServerMessageType, true> = {
   "session.begin": true,
+  "audio.ack": true,
+  "session.resumed": true,
   "vad.speech_start": true,
   "vad.speech_end": true,
   "transcript.partial": true,

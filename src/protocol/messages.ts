@@ -57,6 +57,28 @@ export interface SessionBeginMessage {
   session_id: string;
   config: Record<string, unknown>;
   enhancement: EnhancementRequest;
+  /**
+   * Secret (128 random bits) that lets this client resume the session after a
+   * dropped connection (`…/stream/{session_id}/resume`), until the session ends.
+   * Never logged, never in the session record.
+   */
+  resume_token: string;
+}
+
+/** How much of the client's own stream (bytes, its encoding and rate) is durably stored. */
+export interface AudioAckMessage {
+  type: "audio.ack";
+  bytes: number;
+}
+
+/** Answer to a resume: send audio from `bytes_received` onward. */
+export interface SessionResumedMessage {
+  type: "session.resumed";
+  session_id: string;
+  /** Exact count of the client's stream bytes the session holds (≥ the last `audio.ack`). */
+  bytes_received: number;
+  /** Seconds of audio recorded so far. */
+  total_duration: number;
 }
 
 export interface VadMessage {
@@ -119,6 +141,8 @@ export interface SessionEndMessage {
 
 export type ServerMessage =
   | SessionBeginMessage
+  | AudioAckMessage
+  | SessionResumedMessage
   | VadMessage
   | TranscriptPartialMessage
   | TranscriptFinalMessage
@@ -171,6 +195,8 @@ export const CLOSE_CODES = {
   idleTimeout: 4000,
   maxDuration: 4001,
   internalError: 4003,
+  /** A newer connection resumed this session; this one is closed. */
+  replaced: 4004,
 } as const;
 
 /* ------------------------------------------------------------------ */

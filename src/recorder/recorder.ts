@@ -33,6 +33,12 @@ export interface RecorderOptions {
   partBytes?: number;
   /** Called with a message when a part upload fails and will be retried. */
   onRetry?: (message: string) => void;
+  /**
+   * Called inside the transaction that writes audio to the spool, so the
+   * caller's own SQL writes (how much of its input that audio covers) commit
+   * with it, or not at all.
+   */
+  onSpool?: () => void;
 }
 
 export interface RecordingSummary {
@@ -60,7 +66,7 @@ export class Recorder {
   #sql: SqlStorage;
   #storage: DurableObjectStorage;
   #bucket: R2Bucket;
-  #options: Required<Omit<RecorderOptions, "onRetry">> & Pick<RecorderOptions, "onRetry">;
+  #options: Required<Omit<RecorderOptions, "onRetry" | "onSpool">> & Pick<RecorderOptions, "onRetry" | "onSpool">;
   #buffer: Uint8Array[] = [];
   #bufferBytes = 0;
   #bufferLimit: number;
@@ -126,6 +132,7 @@ export class Recorder {
     this.#storage.transactionSync(() => {
       this.#sql.exec(`INSERT INTO rec_spool (offset, data) VALUES (?, ?)`, spooled, chunk);
       this.#sql.exec(`UPDATE rec_meta SET spooled = ? WHERE id = 1`, spooled + chunk.byteLength);
+      this.#options.onSpool?.();
     });
     this.#spooled = spooled + chunk.byteLength;
     this.#pumpUploads();

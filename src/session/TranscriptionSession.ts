@@ -17,7 +17,7 @@ import { roundMs, streamSeconds } from "../audio/format";
 import { readConfig, type AppEnv, type ServiceConfig } from "../config";
 import { errorMessage, log } from "../log";
 import type { ClientProtocol, SessionEvent } from "../protocol/client-protocol";
-import { ERROR_CODES, WARNING_CODES, type EngineEvent, type ErrorCode, type ErrorMessage } from "../protocol/messages";
+import { CLOSE_CODES, ERROR_CODES, WARNING_CODES, type ErrorCode, type ErrorMessage } from "../protocol/messages";
 import { nativeProtocol } from "../protocol/native";
 import { Recorder } from "../recorder/recorder";
 import { newJobId } from "../store/ids";
@@ -28,7 +28,9 @@ import { AudioLimit, TokenBucket } from "./audio-limit";
 import { closeFor, echoableCloseCode, INTERNAL_ERROR_CLOSE, maxDurationClose, NORMAL_CLOSE, type CloseSpec } from "./close";
 import { dueAction, MAX_RECORDING_ATTEMPTS, nextDeadline, type DeadlineInputs } from "./deadlines";
 import { EngineLink } from "./engine-link";
-import { decodeDevFaults, decodeHandoff, HandoffError } from "./handoff";
+import { decodeDevFaults, decodeHandoff, HandoffError, type ResumeHandoff } from "./handoff";
+import { StreamProgress } from "./progress";
+import { newResumeToken, refuseResume } from "./resume";
 import { liveEvent } from "./live-events";
 import { SlotLease } from "./slot-lease";
 import { SessionState, type SessionMeta } from "./state";
@@ -48,6 +50,7 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
   #recorder: Recorder | null = null;
   #converter: AudioConverter | null = null;
   #link: EngineLink | null = null;
+  readonly #progress: StreamProgress;
   #ending: Promise<void> | null = null;
   #lastActivity = Date.now();
 
@@ -56,8 +59,8 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
     this.#config = readConfig(env);
     this.#state = new SessionState(ctx.storage.sql);
     const rate = this.#config.limits.maxMessagesPerSecond;
-    this.#audioLimit = new AudioLimit(rate, this.#state.exists ? this.#state.meta.dropped : undefined, (totals) => {
-      this.#state.update({ dropped: totals });
+    this.#audioLimit = new AudioLimit(rate, this.#state.exists ? this.#state.progress().dropped : undefined, (totals) => {
+      this.#checkpoint();
       this.#emit({
         ...errorEvent(
           ERROR_CODES.rateLimited,
@@ -69,6 +72,13 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
       });
     });
     this.#invalidReplies = new TokenBucket(rate);
+    this.#progress = new StreamProgress(
+      this.#state,
+      () => this.#audioLimit.totals,
+      (bytes) => {
+        if (this.#state.meta.phase !== "ended") this.#emit({ type: "audio.ack", bytes });
+      },
+    );
     this.#slot = new SlotLease(env, this.#config.auth.slotLeaseSeconds);
     this.#outbox = new StoreOutbox(
       this.#state,
@@ -86,8 +96,6 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
       return new Response("expected a WebSocket upgrade", { status: 426 });
     }
-    // Ids are random; a second connect to the same object is a client bug or an attack.
-    if (this.#state.exists) return new Response("session already exists", { status: 409 });
     let handoff;
     try {
       handoff = decodeHandoff(request);
@@ -96,6 +104,9 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
       log("error", "session.bad_handoff", { message: err.message });
       return new Response(err.message, { status: 400 });
     }
+    if (handoff.kind === "resume") return this.#resume(handoff);
+    // Ids are random; a second start of the same object is a client bug or an attack.
+    if (this.#state.exists) return new Response("session already exists", { status: 409 });
     const { sessionId, config, owner } = handoff;
     const now = Date.now();
     const meta = this.#state.init({
@@ -107,37 +118,95 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
       createdAt: now,
       jobId: config.enhance_on_end ? newJobId() : null,
       queueSendFailuresToInject: decodeDevFaults(request, this.env.DEV_FAULTS === "enabled").queueSend,
+      resumeToken: newResumeToken(),
     });
     this.#open(meta);
 
-    const pair = new WebSocketPair();
-    this.ctx.acceptWebSocket(pair[1]);
+    const client = this.#accept();
     this.#emit({
       type: "session.begin",
       session_id: sessionId,
       config: { ...config },
       enhancement: { requested: config.enhance_on_end, llm_cleanup: config.enhance_llm_cleanup, emotions: config.enhance_emotions },
+      resume_token: meta.resumeToken!,
     });
     log("info", "session.start", { session_id: sessionId, encoding: config.encoding, sample_rate: config.sample_rate });
     this.#state.queueRecord(startRecord(meta));
     void this.#outbox.sync();
     this.#link!.start();
     await this.#scheduleAlarm();
-    return new Response(null, { status: 101, webSocket: pair[0] });
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  /**
+   * A new connection to this live session (DESIGN §4.3.1): it takes over from
+   * any older one, hears where to continue from, and the grace period stops.
+   */
+  async #resume(handoff: ResumeHandoff): Promise<Response> {
+    const meta = this.#state.exists ? this.#state.meta : null;
+    const refusal = refuseResume(meta, handoff, Date.now(), this.#config.session.clientGoneGraceSeconds);
+    if (refusal) {
+      if (refusal.status === 410 && meta?.phase === "active") void this.#end("client_gone", closeFor("client_gone", 0));
+      return Response.json({ error: { code: refusal.code, message: refusal.message } }, { status: refusal.status });
+    }
+    this.#checkpoint();
+    for (const old of this.#sockets()) {
+      try {
+        old.close(CLOSE_CODES.replaced, "replaced by a newer connection");
+      } catch {
+        // Already gone.
+      }
+    }
+    const connection = this.#state.meta.connection + 1;
+    this.#state.update({ connection, clientGoneAt: null });
+    const client = this.#accept();
+    this.#lastActivity = Date.now();
+    this.#link!.start(); // after a restart the engine link is gone: reopen it where the last final ended
+    this.#emit({
+      type: "session.resumed",
+      session_id: handoff.sessionId,
+      bytes_received: this.#progress.durableBytes,
+      total_duration: roundMs(streamSeconds(this.#recorder!.recordedBytes)),
+    });
+    log("info", "session.resumed", { session_id: handoff.sessionId, connection, bytes_received: this.#progress.durableBytes });
+    await this.#scheduleAlarm();
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  /** Accept a client socket as the session's current connection; returns the client end. */
+  #accept(): WebSocket {
+    const pair = new WebSocketPair();
+    this.ctx.acceptWebSocket(pair[1]);
+    pair[1].serializeAttachment({ connection: this.#state.meta.connection });
+    return pair[0];
+  }
+
+  /** The sockets of the current connection (older ones, being closed, hear and say nothing more). */
+  #sockets(): WebSocket[] {
+    const current = this.#state.meta.connection ?? 0;
+    return this.ctx.getWebSockets().filter((ws) => ((ws.deserializeAttachment() as { connection?: number } | null)?.connection ?? 0) === current);
+  }
+
+  /** Make everything handled so far durable: the recorder's buffer and the stream position with it. */
+  #checkpoint(): void {
+    this.#recorder?.spool();
+    this.#progress.persist();
   }
 
   /* -------------------------- client messages ------------------------- */
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
     await this.#guard("webSocketMessage", async () => {
-      if (!this.#state.exists) return;
+      if (!this.#state.exists || !this.#isCurrent(ws)) return;
       const now = Date.now();
       this.#lastActivity = now;
       const meta = this.#state.meta;
       if (meta.holdsSlot && meta.phase === "active") this.#slot.renewSoon(meta.owner, meta.sessionId, now);
       if (typeof message === "string") return this.#onControl(ws, message, now);
       // Over the rate a frame is dropped on purpose (a client this far over is broken or abusive), counted to the byte.
-      if (message.byteLength === 0 || !this.#audioLimit.admit(message.byteLength, now)) return;
+      if (message.byteLength === 0) return;
+      this.#progress.handled(message.byteLength);
+      if (!this.#audioLimit.admit(message.byteLength, now)) return;
       this.#onAudio(ws, new Uint8Array(message), now);
     });
   }
@@ -198,17 +267,21 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
     } catch {
       // Already closed.
     }
-    await this.#guard("webSocketClose", () => this.#clientGone(`client closed (${code})`));
+    if (this.#state.exists && this.#isCurrent(ws)) await this.#guard("webSocketClose", () => this.#clientGone(`client closed (${code})`));
   }
 
-  override async webSocketError(): Promise<void> {
-    await this.#guard("webSocketError", () => this.#clientGone("client socket error"));
+  override async webSocketError(ws: WebSocket): Promise<void> {
+    if (this.#state.exists && this.#isCurrent(ws)) await this.#guard("webSocketError", () => this.#clientGone("client socket error"));
+  }
+
+  #isCurrent(ws: WebSocket): boolean {
+    return ((ws.deserializeAttachment() as { connection?: number } | null)?.connection ?? 0) === (this.#state.meta.connection ?? 0);
   }
 
   /** The client left without `end`: keep the engine going, finish after the grace period. */
   async #clientGone(why: string): Promise<void> {
     if (!this.#state.exists || this.#state.meta.phase !== "active") return;
-    this.#recorder?.spool();
+    this.#checkpoint();
     if (this.#state.meta.clientGoneAt === null) {
       this.#state.update({ clientGoneAt: Date.now() });
       log("info", "session.client_gone", { session_id: this.#state.meta.sessionId, why });
@@ -226,7 +299,7 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
       if (meta.phase === "active") {
         if (meta.holdsSlot) this.#slot.renewSoon(meta.owner, meta.sessionId, now);
         // Restarted (deploy, eviction) with the client gone: its grace period starts now.
-        if (this.ctx.getWebSockets().length === 0 && meta.clientGoneAt === null) this.#state.update({ clientGoneAt: now });
+        if (this.#sockets().length === 0 && meta.clientGoneAt === null) this.#state.update({ clientGoneAt: now });
       }
       const due = dueAction(this.#deadlineInputs(), now, this.#config.session);
       switch (due.kind) {
@@ -286,6 +359,7 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
       this.#recorder!.append(tail);
       this.#link?.feed(tail, started);
     }
+    this.#checkpoint();
     // Where the end's time goes, for the log line (operators and the concurrent-end benchmark read it).
     const took = { engine_ms: 0, recording_ms: 0 };
     const engineDone = (this.#link?.finish(this.#config.realtime.endTimeoutMs) ?? Promise.resolve()).then(() => {
@@ -309,7 +383,7 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
     const durationSeconds = roundMs(streamSeconds(recordedBytes));
     const endedAt = Date.now();
     const dropped = this.#audioLimit.totals;
-    this.#state.update({ phase: "ended", status, endedAt, dropped });
+    this.#state.update({ phase: "ended", status, endedAt });
     this.#state.queueRecord({
       status,
       ended_at: new Date(endedAt).toISOString(),
@@ -329,6 +403,8 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
         message: "the store is not reachable right now; the enhancement job is created and queued by automatic retries",
       });
     }
+    // Always one ack right before session.end: the whole stream, as the recording holds it.
+    this.#progress.ackNow();
     this.#emit({
       type: "session.end",
       session_id: meta.sessionId,
@@ -424,7 +500,7 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
   }
 
   #emit(event: SessionEvent): void {
-    for (const ws of this.ctx.getWebSockets()) this.#emitTo(ws, event);
+    for (const ws of this.#sockets()) this.#emitTo(ws, event);
   }
 
   #emitTo(ws: WebSocket, event: SessionEvent): void {

@@ -63,9 +63,12 @@ export class EngineLink {
     this.#ai = ai;
   }
 
-  /** Open the first link and start pinging the engine during silence. */
+  /**
+   * Open the link (at the start; after a restart, where the last final ended)
+   * unless one is open or reconnecting, and ping the engine during silence.
+   */
   start(): void {
-    this.#connect(0);
+    if (this.#engine === null && this.#outage === 0 && !this.#host.flags.engineGaveUp) this.#connect(this.#resumePoint());
     this.#keepAliveTimer ??= setInterval(() => {
       if (Date.now() - this.#lastAudioAt >= ENGINE_KEEPALIVE_MS) this.#engine?.keepAlive?.();
     }, ENGINE_KEEPALIVE_MS);

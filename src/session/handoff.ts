@@ -27,18 +27,34 @@ const sessionConfigSchema = z.object({
   num_speakers: z.number().int().positive().nullable(),
 }) satisfies z.ZodType<SessionConfig>;
 
-const handoffSchema = z.object({
-  sessionId: z.string().regex(/^sess_[0-9a-z]{26,}$/),
-  config: sessionConfigSchema,
-  /** Id of the API key that opened the session ("anonymous" with auth off). */
-  owner: z.string().min(1),
-  /** The gateway took a concurrency slot that the session must release when it ends. */
-  holdsSlot: z.boolean(),
-  /** The wire protocol the client speaks (src/protocol/client-protocol.ts). */
-  protocol: z.enum(["native"]),
-});
+const sessionId = z.string().regex(/^sess_[0-9a-z]{26,}$/);
+/** Id of the API key the caller authenticated with ("anonymous" with auth off). */
+const owner = z.string().min(1);
+
+const handoffSchema = z.discriminatedUnion("kind", [
+  /** A new session. */
+  z.object({
+    kind: z.literal("start"),
+    sessionId,
+    config: sessionConfigSchema,
+    owner,
+    /** The gateway took a concurrency slot that the session must release when it ends. */
+    holdsSlot: z.boolean(),
+    /** The wire protocol the client speaks (src/protocol/client-protocol.ts). */
+    protocol: z.enum(["native"]),
+  }),
+  /** A new connection to a live session (DESIGN §4.3.1); the object checks the owner and the token. */
+  z.object({
+    kind: z.literal("resume"),
+    sessionId,
+    owner,
+    resumeToken: z.string().max(256),
+  }),
+]);
 
 export type SessionHandoff = z.infer<typeof handoffSchema>;
+export type StartHandoff = Extract<SessionHandoff, { kind: "start" }>;
+export type ResumeHandoff = Extract<SessionHandoff, { kind: "resume" }>;
 
 export interface DevFaults {
   /** Queue sends still to fail. */

@@ -43,20 +43,32 @@ export interface SessionMeta {
   slotReleased: boolean;
   /** Live text comes from the fallback engine (the first could not be reached at the start). */
   onFallback: boolean;
-  /** Client audio received but not recorded (rate limit, refused frames), as last reported. */
-  dropped: DropTotals;
   /** The job (id fixed at the start) exists in the store as `pending`, so its id answers from the first moment. */
   jobReserved: boolean;
   /** The recording could not be completed; the reserved job was marked failed (it will never be queued). */
   jobAbandoned: boolean;
   /** sessions/<id>/transcript.json is written (after session.end; retried by alarm). */
   transcriptSaved: boolean;
+  /** Secret a client resumes with (absent in sessions started before resume existed). Never logged. */
+  resumeToken?: string;
+  /** The current client connection: a resume takes over with the next number; older sockets are ignored. */
+  connection: number;
+}
+
+/**
+ * How much of the client's own stream (its encoding and rate) the session has
+ * handled durably: recorded, or refused and counted in `dropped`. A client
+ * that reconnects continues from `clientBytes` (`audio.ack`, `session.resumed`).
+ */
+export interface Progress {
+  clientBytes: number;
+  dropped: DropTotals;
 }
 
 /** What a session is, fixed at its start. */
 export type SessionIdentity = Pick<
   SessionMeta,
-  "sessionId" | "config" | "protocol" | "owner" | "holdsSlot" | "createdAt" | "jobId" | "queueSendFailuresToInject"
+  "sessionId" | "config" | "protocol" | "owner" | "holdsSlot" | "createdAt" | "jobId" | "queueSendFailuresToInject" | "resumeToken"
 >;
 
 export interface FinalSegment {
@@ -74,6 +86,11 @@ export class SessionState {
   constructor(sql: SqlStorage) {
     this.#sql = sql;
     sql.exec(`CREATE TABLE IF NOT EXISTS session_meta (id INTEGER PRIMARY KEY CHECK (id = 1), value TEXT NOT NULL)`);
+    // How far the client's own stream is durably handled: written with the audio it covers (Recorder onSpool).
+    sql.exec(
+      `CREATE TABLE IF NOT EXISTS progress (id INTEGER PRIMARY KEY CHECK (id = 1), client_bytes INTEGER NOT NULL, dropped_frames INTEGER NOT NULL, dropped_bytes INTEGER NOT NULL)`,
+    );
+    sql.exec(`INSERT OR IGNORE INTO progress (id, client_bytes, dropped_frames, dropped_bytes) VALUES (1, 0, 0, 0)`);
     sql.exec(
       `CREATE TABLE IF NOT EXISTS finals (seq INTEGER PRIMARY KEY AUTOINCREMENT, start REAL NOT NULL, end REAL NOT NULL, text TEXT NOT NULL, confidence REAL NOT NULL, words TEXT)`,
     );
@@ -108,10 +125,10 @@ export class SessionState {
       recordingAttempts: 0,
       onFallback: false,
       slotReleased: false,
-      dropped: { frames: 0, bytes: 0 },
       jobReserved: false,
       jobAbandoned: false,
       transcriptSaved: false,
+      connection: 0,
     };
     this.#save();
     return this.#meta;
@@ -126,6 +143,23 @@ export class SessionState {
   /** Queue record fields for the store, merged with any not yet written. */
   queueRecord(fields: Partial<SessionRecord>): void {
     this.update({ pendingRecord: { ...(this.meta.pendingRecord ?? {}), ...fields } });
+  }
+
+  /** The durable position in the client's stream, and what of it was not recorded. */
+  progress(): Progress {
+    const row = this.#sql
+      .exec<{ client_bytes: number; dropped_frames: number; dropped_bytes: number }>(`SELECT client_bytes, dropped_frames, dropped_bytes FROM progress WHERE id = 1`)
+      .one();
+    return { clientBytes: row.client_bytes, dropped: { frames: row.dropped_frames, bytes: row.dropped_bytes } };
+  }
+
+  saveProgress(progress: Progress): void {
+    this.#sql.exec(
+      `UPDATE progress SET client_bytes = ?, dropped_frames = ?, dropped_bytes = ? WHERE id = 1`,
+      progress.clientBytes,
+      progress.dropped.frames,
+      progress.dropped.bytes,
+    );
   }
 
   addFinal(segment: FinalSegment): void {

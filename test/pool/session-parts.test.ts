@@ -54,7 +54,7 @@ const meta = (patch: Partial<SessionMeta> = {}): SessionMeta => ({
   recordingAttempts: 0,
   onFallback: false,
   slotReleased: false,
-  dropped: { frames: 0, bytes: 0 },
+  connection: 0,
   jobReserved: false,
   jobAbandoned: false,
   transcriptSaved: false,
@@ -113,7 +113,7 @@ describe("deadline rules", () => {
 });
 
 describe("session hand-off", () => {
-  const handoff: SessionHandoff = { sessionId: "sess_0123456789abcdef0123456789abcdef", config, owner: "key_1", holdsSlot: true, protocol: "native" };
+  const handoff: SessionHandoff = { kind: "start", sessionId: "sess_0123456789abcdef0123456789abcdef", config, owner: "key_1", holdsSlot: true, protocol: "native" };
 
   it("round-trips through the request headers", () => {
     const headers = new Headers();

@@ -3,6 +3,7 @@
  * session's HTTP views (record, recording, enhancement).
  */
 import { Hono } from "hono";
+import { z } from "zod";
 import { readConfig } from "../../config";
 import { streamParamsSchema, toSessionConfig } from "../../protocol/params";
 import { encodeHandoff } from "../../session/handoff";
@@ -45,7 +46,7 @@ stream.get("/", validate("query", streamParamsSchema), requireAuth("realtime", {
   }
   const headers = new Headers(c.req.raw.headers);
   headers.delete("authorization");
-  encodeHandoff({ sessionId, config: toSessionConfig(params, model), owner: principal.keyId, holdsSlot: limited, protocol: "native" }, headers);
+  encodeHandoff({ kind: "start", sessionId, config: toSessionConfig(params, model), owner: principal.keyId, holdsSlot: limited, protocol: "native" }, headers);
   // The URL reaching the object carries no credentials: it is never logged with them.
   const url = new URL(c.req.url);
   url.search = "";
@@ -63,6 +64,49 @@ const sessionIdOf = (raw: string) => {
   if (!isSessionId(raw)) throw notFound("session");
   return raw;
 };
+
+/** Where a resuming client puts its resume_token when it can set headers. */
+const RESUME_TOKEN_HEADER = "x-resume-token";
+const resumeQuerySchema = z.object({
+  resume_token: z.string().min(1).max(256).optional(),
+  api_key: z.string().max(512).optional(),
+  token: z.string().max(512).optional(),
+});
+
+/**
+ * A new connection to a live session (DESIGN §4.3.1). Everything the request
+ * alone can get wrong is refused before credentials are checked (a one-use
+ * token is not spent on it); the session object then checks the owner (another
+ * key: 404), the token (401) and that the session is still live (409 ended,
+ * 410 finalized after the grace period), from its own state: no store read.
+ */
+stream.get(
+  "/:session_id/resume",
+  validate("query", resumeQuerySchema),
+  async (c, next) => {
+    sessionIdOf(c.req.param("session_id"));
+    if (!(c.req.valid("query").resume_token ?? c.req.header(RESUME_TOKEN_HEADER))) {
+      throw new ApiError("invalid_request", `resume_token: required (query parameter, or the ${RESUME_TOKEN_HEADER} header)`, "resume_token");
+    }
+    if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
+      c.header("Upgrade", "websocket");
+      throw new ApiError("upgrade_required", "this endpoint speaks WebSocket: send Upgrade: websocket");
+    }
+    await next();
+  },
+  requireAuth("realtime", { query: true }),
+  async (c) => {
+    const sessionId = sessionIdOf(c.req.param("session_id"));
+    const resumeToken = (c.req.valid("query").resume_token ?? c.req.header(RESUME_TOKEN_HEADER))!;
+    const headers = new Headers(c.req.raw.headers);
+    headers.delete("authorization");
+    headers.delete(RESUME_TOKEN_HEADER);
+    encodeHandoff({ kind: "resume", sessionId, owner: c.get("principal").keyId, resumeToken }, headers);
+    const url = new URL(c.req.url);
+    url.search = "";
+    return c.env.SESSIONS.get(c.env.SESSIONS.idFromName(sessionId)).fetch(new Request(url, { headers }));
+  },
+);
 
 stream.get("/:session_id", requireAuth("jobs:read"), async (c) => {
   const id = sessionIdOf(c.req.param("session_id"));
