@@ -9,7 +9,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { createAudioConverter, isWholeSamples, type AudioConverter } from "../audio/convert";
-import { readConfig, type AppEnv, type ServiceConfig } from "../config";
+import { loadConfig, logConfigError, type AppEnv, type ServiceConfig } from "../config";
 import { createRealtimeEngine, type EngineFailure, type RealtimeSession } from "../engines/realtime";
 import { errorMessage, log } from "../log";
 import {
@@ -50,6 +50,8 @@ const MAX_ENGINE_RECONNECTS = 5;
 const MAX_RESEND_BYTES = 30 * 32000;
 /** Engines close idle links (Deepgram after ~10 s); ping them during client silence. */
 const ENGINE_KEEPALIVE_MS = 5000;
+/** With an invalid configuration (a bad deploy), alarms look again this often for a fixed one. */
+const INVALID_CONFIG_RETRY_MS = 60_000;
 
 interface CloseSpec {
   code: number;
@@ -58,7 +60,7 @@ interface CloseSpec {
 }
 
 export class TranscriptionSession extends DurableObject<AppEnv> {
-  #config: ServiceConfig;
+  #loaded: ReturnType<typeof loadConfig>;
   #state: SessionState;
   #recorder: Recorder | null = null;
   #converter: AudioConverter | null = null;
@@ -79,9 +81,15 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
 
   constructor(ctx: DurableObjectState, env: AppEnv) {
     super(ctx, env);
-    this.#config = readConfig(env);
+    this.#loaded = loadConfig(env);
     this.#state = new SessionState(ctx.storage.sql);
-    if (this.#state.exists) this.#recorder = this.#createRecorder(this.#state.meta);
+    if (this.#state.exists && this.#loaded.ok) this.#recorder = this.#createRecorder(this.#state.meta);
+  }
+
+  /** Throws ConfigError on an invalid configuration: fetch and alarm refuse before anything reads it. */
+  get #config(): ServiceConfig {
+    if (!this.#loaded.ok) throw this.#loaded.error;
+    return this.#loaded.config;
   }
 
   /* ---------------------------------------------------------------- */
@@ -89,6 +97,11 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
   /* ---------------------------------------------------------------- */
 
   override async fetch(request: Request): Promise<Response> {
+    if (!this.#loaded.ok) {
+      logConfigError(this.#loaded.error, "new session");
+      const message = `the service refuses new sessions until its configuration is fixed: ${this.#loaded.error.descriptions.join("; ")}`;
+      return Response.json({ error: { code: "unavailable", message } }, { status: 503 });
+    }
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
       return new Response("expected a WebSocket upgrade", { status: 426 });
     }
@@ -604,6 +617,12 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
 
   override async alarm(): Promise<void> {
     if (!this.#state.exists) return;
+    if (!this.#loaded.ok) {
+      // Finish nothing on guessed settings: wait for a deploy with a valid configuration.
+      logConfigError(this.#loaded.error, `session ${this.#state.meta.sessionId}: alarm deferred`);
+      await this.ctx.storage.setAlarm(Date.now() + INVALID_CONFIG_RETRY_MS);
+      return;
+    }
     const meta = this.#state.meta;
     const now = Date.now();
     if (meta.phase === "active") {
