@@ -104,10 +104,9 @@ describe("configuration out of range", () => {
   });
 
   it("the scheduled sweeper refuses to run and says why", async () => {
-    const ctx = createExecutionContext();
     const logs = await errorLogs(async () => {
       await expect(
-        worker.scheduled(createScheduledController({ scheduledTime: Date.now(), cron: "*/5 * * * *" }), withVars({ JOB_LEASE_SECONDS: "0" }), ctx),
+        worker.scheduled(createScheduledController({ scheduledTime: Date.now(), cron: "*/5 * * * *" }), withVars({ JOB_LEASE_SECONDS: "0" })),
       ).rejects.toThrow(ConfigError);
     });
     expect(logs).toContain("JOB_LEASE_SECONDS must be a whole number from 1");

@@ -38,7 +38,7 @@ import { NOVA3_CONVERSATION, nova3Response, workersAiError, workersAiJson } from
 import { StandInAi, StandInTranscriber, SyntheticBucket, type AiCall } from "./fixtures/stand-ins";
 
 const appEnv = env as AppEnv;
-const store = new Store(createRedis(appEnv), readConfig(appEnv).store.recordTtlSeconds);
+const store = new Store(createRedis(appEnv), readConfig(appEnv).store);
 const LLAMA = "@cf/meta/llama-3.3-70b-instruct-fp8-fast";
 
 function params(overrides: Partial<JobParameters> = {}): JobParameters {

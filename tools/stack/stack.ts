@@ -45,6 +45,11 @@ export interface Stack {
   emulator: Awaited<ReturnType<typeof startEmulator>>;
   /** Restart only wrangler dev (same state dir): a deploy or eviction, as far as sessions can tell. */
   restartWorker(): Promise<void>;
+  /**
+   * Run the worker's scheduled() handler (the stalled-job sweeper) once, as
+   * the cron trigger would, optionally as of a later time (ms since epoch).
+   */
+  triggerScheduled(options?: { time?: number }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -95,6 +100,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       persistTo,
       bridge,
       emulator,
+      triggerScheduled: (opts = {}) => triggerScheduled(`http://127.0.0.1:${port}`, opts.time),
       async restartWorker() {
         await worker.stop();
         worker = await startWrangler({ port, persistTo, vars, log, verbose: options.verbose ?? false });
@@ -108,6 +114,19 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     for (const stop of stops) await stop().catch(() => undefined);
     throw err;
   }
+}
+
+/**
+ * wrangler dev (4.86) always serves `/cdn-cgi/handler/scheduled`, which runs
+ * scheduled() with `?time=` as its scheduledTime; `--test-scheduled` would
+ * add `/__scheduled`, which cannot set the time.
+ */
+export const SCHEDULED_PATH = "/cdn-cgi/handler/scheduled";
+
+async function triggerScheduled(base: string, time?: number): Promise<void> {
+  const res = await fetch(`${base}${SCHEDULED_PATH}${time === undefined ? "" : `?time=${time}`}`);
+  const body = await res.text();
+  if (!res.ok) throw new Error(`scheduled handler failed: HTTP ${res.status} ${body}`);
 }
 
 interface WranglerOptions {
