@@ -15,7 +15,7 @@ const app = createApp();
 export default {
   fetch: app.fetch,
   queue: (batch, env) => handleQueueBatch(batch, env),
-  // [triggers] crons in wrangler.toml; locally GET /cdn-cgi/handler/scheduled (README "Stalled jobs").
+  // [triggers] crons in wrangler.toml; locally GET /__scheduled (README "Stalled jobs").
   scheduled: async (controller, env) => {
     await sweepStalledJobs(env, controller.scheduledTime);
   },
