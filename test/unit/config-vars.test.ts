@@ -2,6 +2,7 @@
  * The configuration table (src/config/vars.ts) that the worker and the deploy
  * check share: self-consistent, matched by wrangler.toml, and strict.
  */
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { unstable_readConfig } from "wrangler";
@@ -24,6 +25,22 @@ describe("configuration table", () => {
   it("every validated variable is documented in wrangler.toml [vars] or, for test-only switches, nowhere", () => {
     const documented = Object.keys(tomlVars());
     expect(Object.keys(CONFIG_VARS).filter((name) => !documented.includes(name))).toEqual(["DEV_FAULTS"]);
+  });
+
+  it("the README's configuration table shows every variable's range or allowed values", () => {
+    const readme = readFileSync(path.resolve(import.meta.dirname, "../../README.md"), "utf8");
+    for (const [name, spec] of Object.entries(CONFIG_VARS) as [string, VarSpec][]) {
+      const row = readme.split("\n").find((line) => line.startsWith(`| \`${name}\``));
+      expect(row, name).toBeDefined();
+      const cells = row!.split(" | ");
+      const allowed = cells[2]!;
+      if (spec.kind === "int") expect(allowed, name).toBe(`${spec.min}–${spec.max}`);
+      if (spec.kind === "enum") {
+        expect(allowed, name).toContain(spec.values.map((v) => `\`${v}\``).join(", "));
+        if (spec.default === null) expect(allowed, name).toContain("empty");
+      }
+      if (spec.kind === "url") expect(allowed, name).toContain(spec.schemes.includes("ws:") ? "`ws(s)://`" : "`http(s)://`");
+    }
   });
 
   it("refuses values below a minimum instead of substituting the default", () => {
