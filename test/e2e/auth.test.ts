@@ -6,11 +6,11 @@ import { execFile } from "node:child_process";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { findFreePort } from "../../tools/stack/redis";
-import { startStack, type Stack } from "../../tools/stack/stack";
+import type { Stack } from "../../tools/stack/stack";
 import { eventually, getJson } from "../helpers/http";
 import { connect, type Client } from "../helpers/ws-client";
 import { streamUrl } from "../helpers/e2e";
+import { startOwnStack } from "../helpers/stack";
 
 const run = promisify(execFile);
 let stack: Stack;
@@ -51,18 +51,11 @@ let admin: { id: string; key: string };
 let reader: { id: string; key: string };
 
 beforeAll(async () => {
-  stack = await startStack({
-    port: await findFreePort(),
-    redisPort: 0,
-    bridgePort: 0,
-    emulatorPort: 0,
-    vars: {
-      AUTH_MODE: "required",
-      MAX_CONCURRENT_SESSIONS_PER_KEY: "2",
-      MAX_MESSAGES_PER_SECOND: "50",
-      CLIENT_GONE_GRACE_SECONDS: "1",
-    },
-    log: () => undefined,
+  stack = await startOwnStack({
+    AUTH_MODE: "required",
+    MAX_CONCURRENT_SESSIONS_PER_KEY: "2",
+    MAX_MESSAGES_PER_SECOND: "50",
+    CLIENT_GONE_GRACE_SECONDS: "1",
   });
   alice = await createKey("alice");
   bob = await createKey("bob");

@@ -8,24 +8,17 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { redisKeys } from "../../src/store/keys";
 import { conversation, pcmBytes } from "../../tools/fixtures/synth";
-import { findFreePort } from "../../tools/stack/redis";
-import { startStack, type Stack } from "../../tools/stack/stack";
+import type { Stack } from "../../tools/stack/stack";
 import { eventually, getJson } from "../helpers/http";
 import { connect, sendInFrames } from "../helpers/ws-client";
 import { streamUrl } from "../helpers/e2e";
+import { startOwnStack } from "../helpers/stack";
 
 let stack: Stack;
 
 beforeAll(async () => {
-  stack = await startStack({
-    port: await findFreePort(),
-    redisPort: 0,
-    bridgePort: 0,
-    emulatorPort: 0,
-    // Nothing sweeps here but the test's own trigger, so a short lease only shortens the wait.
-    vars: { CLIENT_GONE_GRACE_SECONDS: "1", JOB_LEASE_SECONDS: "2" },
-    log: () => undefined,
-  });
+  // Nothing sweeps here but the test's own trigger, so a short lease only shortens the wait.
+  stack = await startOwnStack({ CLIENT_GONE_GRACE_SECONDS: "1", JOB_LEASE_SECONDS: "2" });
 });
 
 afterAll(async () => {

@@ -13,35 +13,20 @@ import { describe, expect, it } from "vitest";
 import worker from "../../src/index";
 import { readConfig, type AppEnv } from "../../src/config";
 import { STALLED_ERROR_CODE } from "../../src/pipeline";
-import { newJobId } from "../../src/store/ids";
 import { r2Keys, redisKeys } from "../../src/store/keys";
-import { jobParameters, pendingJob, type JobMessage, type JobRecord } from "../../src/store/records";
+import type { JobMessage } from "../../src/store/records";
 import { createRedis } from "../../src/store/redis";
 import { Store } from "../../src/store/store";
 import { eventually } from "./client";
 import { conversation, tonePcm, wav16k } from "./fixtures/audio";
+import { storeJob } from "./fixtures/jobs";
 
 const shortLease = { ...(env as AppEnv), JOB_LEASE_SECONDS: "1" } as AppEnv;
 const store = new Store(createRedis(shortLease), readConfig(shortLease).store);
 const { maxRequeues } = readConfig(shortLease).sweeper;
 
-/** A job as the upload route or a session writes it, with its audio in R2, whose queue message never arrives. */
-async function lostJob(audio: Uint8Array | null = wav16k(tonePcm(conversation(2)))): Promise<JobRecord> {
-  const id = newJobId();
-  const key = r2Keys.upload(id, "audio.wav");
-  if (audio) await env.RECORDINGS.put(key, audio);
-  const job = pendingJob({
-    id,
-    owner: "anonymous",
-    created_at: new Date().toISOString(),
-    source: "upload",
-    source_session_id: null,
-    parameters: jobParameters({ llm_cleanup: false, emotions: false, num_speakers: null, language: "auto" }),
-    audio_key: key,
-  });
-  await store.createJob(job);
-  return job;
-}
+/** A job whose queue message never arrives (its audio, if any, in R2). */
+const lostJob = (audio: Uint8Array | null = wav16k(tonePcm(conversation(2)))) => storeJob(store, audio);
 
 /** Wait (by polling Redis) until the job's lease has run out. */
 const leaseExpired = (id: string) => eventually(async () => ((await store.jobLease(id)) ?? Infinity) < Date.now());
