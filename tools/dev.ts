@@ -2,7 +2,7 @@
  * `npm run dev`: the whole local stack on fixed ports, until Ctrl-C / SIGTERM.
  */
 import path from "node:path";
-import { startStack } from "./stack/stack";
+import { SCHEDULED_PATH, startStack } from "./stack/stack";
 
 const stack = await startStack({
   persistTo: path.resolve(import.meta.dirname, "../.wrangler/state"),
@@ -20,6 +20,7 @@ console.log(`
     redis      127.0.0.1:${stack.redisPort} behind the Upstash bridge at ${stack.bridgeUrl}
     engines    ${stack.emulatorUrl}  (LOCAL EMULATOR: deterministic text, not real speech recognition)
     auth       ${stack.vars.AUTH_MODE === "off" ? "OFF: no API key needed (local dev only; deployments require keys)" : "required"}
+    sweeper    curl ${stack.url}${SCHEDULED_PATH}   (the cron trigger: re-queues stalled jobs)
 
   try:  npm run stream -- path/to/audio.wav
   Ctrl-C stops everything.

@@ -3,7 +3,7 @@
  * WebSocket upgrades to session objects. It reads state only through the store.
  */
 import { Hono } from "hono";
-import type { AppEnv } from "../config";
+import { ConfigError, logConfigError, readConfig, type AppEnv } from "../config";
 import type { Principal } from "../store/auth";
 import { errorMessage, log } from "../log";
 import { ApiError, errorResponse } from "./errors";
@@ -17,6 +17,11 @@ export type GatewayEnv = { Bindings: AppEnv; Variables: { principal: Principal }
 
 export function createApp() {
   const app = new Hono<GatewayEnv>();
+  // A misconfigured deployment serves nothing, /health included (load balancers see it), and says why.
+  app.use("*", async (c, next) => {
+    readConfig(c.env);
+    await next();
+  });
   app.route("/health", health);
   app.route("/openapi.json", openapi);
   app.route("/v1/auth", auth);
@@ -26,6 +31,11 @@ export function createApp() {
   app.notFound((c) => errorResponse(c, new ApiError("not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`)));
   app.onError((err, c) => {
     if (err instanceof ApiError) return errorResponse(c, err);
+    if (err instanceof ConfigError) {
+      logConfigError(err, `${c.req.method} ${new URL(c.req.url).pathname}`);
+      // The message names variables and allowed ranges, never values (a URL may carry credentials).
+      return errorResponse(c, new ApiError("unavailable", `the service refuses requests until its configuration is fixed: ${err.descriptions.join("; ")}`));
+    }
     log("error", "gateway.unhandled", { path: new URL(c.req.url).pathname, message: errorMessage(err) });
     return errorResponse(c, new ApiError("internal_error", "internal error"));
   });

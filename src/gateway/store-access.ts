@@ -9,7 +9,7 @@ import { ApiError } from "./errors";
 
 export function storeFor(c: Context<GatewayEnv>): Store {
   try {
-    return new Store(createRedis(c.env, { timeoutMs: 5000, retries: 1 }), readConfig(c.env).store.recordTtlSeconds);
+    return new Store(createRedis(c.env, { timeoutMs: 5000, retries: 1 }), readConfig(c.env).store);
   } catch (err) {
     throw new ApiError("unavailable", errorMessage(err));
   }

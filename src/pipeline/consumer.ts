@@ -2,7 +2,7 @@
  * The enhancement queue consumer. Deliveries are at least once, so every step
  * is idempotent: the job id names the job, its record says what is done.
  */
-import { readConfig, type AppEnv } from "../config";
+import { loadConfig, logConfigError, type AppEnv } from "../config";
 import { errorMessage, log } from "../log";
 import type { JobMessage } from "../store/records";
 import { createRedis } from "../store/redis";
@@ -10,9 +10,23 @@ import { Store } from "../store/store";
 import { runJob } from "./run";
 
 const DEAD_LETTER_SUFFIX = "-dlq";
+/**
+ * On an invalid configuration, messages wait this long before their next
+ * delivery: time to deploy a fix. (Ones that run out of retries go to the
+ * dead-letter queue, which waits the same way, and are dropped after its
+ * retries; the sweeper then re-queues their jobs once the configuration is
+ * valid again.)
+ */
+const INVALID_CONFIG_RETRY_SECONDS = 300;
 
 export async function handleQueueBatch(batch: MessageBatch<JobMessage>, env: AppEnv): Promise<void> {
-  const store = new Store(createRedis(env), readConfig(env).store.recordTtlSeconds);
+  const loaded = loadConfig(env);
+  if (!loaded.ok) {
+    logConfigError(loaded.error, `queue ${batch.queue}: ${batch.messages.length} message(s) put back`);
+    batch.retryAll({ delaySeconds: INVALID_CONFIG_RETRY_SECONDS });
+    return;
+  }
+  const store = new Store(createRedis(env), loaded.config.store);
   const deadLetter = batch.queue.endsWith(DEAD_LETTER_SUFFIX);
   for (const message of batch.messages) {
     const jobId = message.body?.job_id;

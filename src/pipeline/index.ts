@@ -3,6 +3,8 @@
  * jobs from uploads. See README.md in this folder.
  */
 export { handleQueueBatch } from "./consumer";
+export { sweepStalledJobs, type SweepReport } from "./sweeper";
+export { sweepAction, STALLED_ERROR_CODE, type SweepAction, type SweepRules } from "./sweep-rules";
 export { runJob, runJobWith, enginesFor, type JobEngines } from "./run";
 export { createUploadJob, UploadError, UPLOAD_AUDIO_NAME, type UploadErrorCode, type UploadOptions, type UploadRequest } from "./upload";
 export { PermanentJobError, type PermanentErrorCode } from "./errors";

@@ -14,7 +14,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { createAudioConverter, isWholeSamples, type AudioConverter } from "../audio/convert";
 import { roundMs, streamSeconds } from "../audio/format";
-import { readConfig, type AppEnv, type ServiceConfig } from "../config";
+import { loadConfig, logConfigError, type AppEnv, type ServiceConfig } from "../config";
 import { errorMessage, log } from "../log";
 import type { ClientProtocol, SessionEvent } from "../protocol/client-protocol";
 import { CLOSE_CODES, ERROR_CODES, WARNING_CODES, type ErrorCode, type ErrorMessage } from "../protocol/messages";
@@ -37,28 +37,41 @@ import { SessionState, type SessionMeta } from "./state";
 import { startRecord, StoreOutbox } from "./store-sync";
 
 const PROTOCOLS: Record<SessionMeta["protocol"], ClientProtocol> = { native: nativeProtocol };
+/** With an invalid configuration (a bad deploy), alarms look again this often for a fixed one. */
+const INVALID_CONFIG_RETRY_MS = 60_000;
 
 export class TranscriptionSession extends DurableObject<AppEnv> {
-  readonly #config: ServiceConfig;
+  readonly #loaded: ReturnType<typeof loadConfig>;
   readonly #state: SessionState;
-  readonly #outbox: StoreOutbox;
-  readonly #slot: SlotLease;
+  // The collaborators exist only with a valid configuration (see #wire); nothing runs on guessed settings.
+  #outbox!: StoreOutbox;
+  #slot!: SlotLease;
   /** Audio frames over MAX_MESSAGES_PER_SECOND (burst: twice the rate); control messages never spend it. */
-  readonly #audioLimit: AudioLimit;
+  #audioLimit!: AudioLimit;
   /** Replies to invalid control messages, so a flood of garbage cannot become a flood of errors. */
-  readonly #invalidReplies: TokenBucket;
+  #invalidReplies!: TokenBucket;
   #recorder: Recorder | null = null;
   #converter: AudioConverter | null = null;
   #link: EngineLink | null = null;
-  readonly #progress: StreamProgress;
+  #progress!: StreamProgress;
   #ending: Promise<void> | null = null;
   #lastActivity = Date.now();
 
   constructor(ctx: DurableObjectState, env: AppEnv) {
     super(ctx, env);
-    this.#config = readConfig(env);
+    this.#loaded = loadConfig(env);
     this.#state = new SessionState(ctx.storage.sql);
-    const rate = this.#config.limits.maxMessagesPerSecond;
+    if (this.#loaded.ok) this.#wire(this.#loaded.config, env);
+  }
+
+  /** Throws ConfigError on an invalid configuration: fetch and alarm refuse before anything reads it. */
+  get #config(): ServiceConfig {
+    if (!this.#loaded.ok) throw this.#loaded.error;
+    return this.#loaded.config;
+  }
+
+  #wire(config: ServiceConfig, env: AppEnv): void {
+    const rate = config.limits.maxMessagesPerSecond;
     this.#audioLimit = new AudioLimit(rate, this.#state.exists ? this.#state.progress().dropped : undefined, (totals) => {
       this.#checkpoint();
       this.#emit({
@@ -79,11 +92,11 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
         if (this.#state.meta.phase !== "ended") this.#emit({ type: "audio.ack", bytes });
       },
     );
-    this.#slot = new SlotLease(env, this.#config.auth.slotLeaseSeconds);
+    this.#slot = new SlotLease(env, config.auth.slotLeaseSeconds);
     this.#outbox = new StoreOutbox(
       this.#state,
       env,
-      this.#config.store.recordTtlSeconds,
+      config.store.recordTtlSeconds,
       () => ({ complete: this.#recordingFinished(), gaveUp: this.#recordingGaveUp() }),
       () => this.#scheduleAlarm(),
     );
@@ -93,6 +106,11 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
   /* ------------------------------ start ------------------------------ */
 
   override async fetch(request: Request): Promise<Response> {
+    if (!this.#loaded.ok) {
+      logConfigError(this.#loaded.error, "new session");
+      const message = `the service refuses new sessions until its configuration is fixed: ${this.#loaded.error.descriptions.join("; ")}`;
+      return Response.json({ error: { code: "unavailable", message } }, { status: 503 });
+    }
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
       return new Response("expected a WebSocket upgrade", { status: 426 });
     }
@@ -294,6 +312,12 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
   override async alarm(): Promise<void> {
     await this.#guard("alarm", async () => {
       if (!this.#state.exists) return;
+      if (!this.#loaded.ok) {
+        // Finish nothing on guessed settings: wait for a deploy with a valid configuration.
+        logConfigError(this.#loaded.error, `session ${this.#state.meta.sessionId}: alarm deferred`);
+        await this.ctx.storage.setAlarm(Date.now() + INVALID_CONFIG_RETRY_MS);
+        return;
+      }
       const now = Date.now();
       const meta = this.#state.meta;
       if (meta.phase === "active") {

@@ -7,7 +7,7 @@
  * (including a restart) picks up exactly where this left off: one job, one
  * link, at least one message (the consumer is idempotent).
  */
-import type { AppEnv } from "../config";
+import { readConfig, type AppEnv } from "../config";
 import { errorMessage, log } from "../log";
 import { AuthStore } from "../store/auth";
 import { r2Keys } from "../store/keys";
@@ -28,7 +28,8 @@ export interface SyncOptions {
 /** Throws on the first step that fails; the caller schedules the retry. */
 export async function syncToStore(state: SessionState, env: AppEnv, options: SyncOptions): Promise<void> {
   const redis = createRedis(env, { timeoutMs: options.timeoutMs, retries: 0 });
-  const store = new Store(redis, options.ttlSeconds);
+  // The lease is read here, not passed in: the session object hands over only what it already had.
+  const store = new Store(redis, { recordTtlSeconds: options.ttlSeconds, jobLeaseSeconds: readConfig(env).store.jobLeaseSeconds });
   const meta = state.meta;
   const pending = meta.pendingRecord;
   const wantsJob = meta.phase === "ended" && meta.jobId !== null && options.recordingComplete;

@@ -28,6 +28,17 @@ export const hasScope = (p: Principal, scope: Scope) => isAdmin(p) || p.scopes.i
 /** Records are visible to the key that created them and to admin keys. */
 export const canSee = (p: Principal, owner: string | null | undefined) => isAdmin(p) || owner === p.keyId;
 
+/** One-use browser tokens look like this; API keys are `etk_…`. */
+const BROWSER_TOKEN = /^ett_[0-9a-f]{40}$/;
+export const isBrowserToken = (credential: string) => credential.startsWith("ett_");
+
+/** A token taken out of the store, with what it takes to put it back. */
+export interface RedeemedToken {
+  principal: Principal;
+  /** When the token would have expired (ms). */
+  expiresAt: number;
+}
+
 export async function sha256Hex(text: string): Promise<string> {
   return toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text))));
 }
@@ -101,11 +112,28 @@ export class AuthStore {
     return { token, expires_at: new Date(Date.now() + ttlSeconds * 1000).toISOString() };
   }
 
-  /** Use a token: GETDEL makes it good for exactly one session. */
-  async redeemToken(token: string): Promise<Principal | null> {
-    if (!/^ett_[0-9a-f]{40}$/.test(token)) return null;
-    const raw = (await this.#redis.getdel(redisKeys.authToken(await sha256Hex(token)))) as string | null;
+  /** Who a token speaks for, without using it up: requests are checked in full before it is spent. */
+  async peekToken(token: string): Promise<Principal | null> {
+    if (!BROWSER_TOKEN.test(token)) return null;
+    const raw = (await this.#redis.get(redisKeys.authToken(await sha256Hex(token)))) as string | null;
     return raw ? (JSON.parse(raw) as Principal) : null;
+  }
+
+  /** Use a token: GETDEL makes it good for exactly one session. Null when it is gone (used, expired, unknown). */
+  async redeemToken(token: string): Promise<RedeemedToken | null> {
+    if (!BROWSER_TOKEN.test(token)) return null;
+    const tx = this.#redis.multi();
+    const key = redisKeys.authToken(await sha256Hex(token));
+    tx.pttl(key);
+    tx.getdel(key);
+    const [ttlMs, raw] = (await tx.exec()) as [number, string | null];
+    return raw ? { principal: JSON.parse(raw) as Principal, expiresAt: Date.now() + Math.max(0, ttlMs) } : null;
+  }
+
+  /** Put back a token whose session could not be opened after all, with its original expiry (unless something took its place). */
+  async restoreToken(token: string, redeemed: RedeemedToken): Promise<void> {
+    if (redeemed.expiresAt <= Date.now()) return;
+    await this.#redis.set(redisKeys.authToken(await sha256Hex(token)), JSON.stringify(redeemed.principal), { pxat: redeemed.expiresAt, nx: true });
   }
 
   async acquireSlot(keyId: string, sessionId: string, limit: number, leaseSeconds: number): Promise<boolean> {

@@ -14,6 +14,11 @@ export const redisKeys = {
   authToken: (tokenHash: string) => `authtoken:${tokenHash}`,
   /** Sorted set of a key's live sessions, scored by lease expiry (ms). */
   activeSessions: (keyId: string) => `active:${keyId}`,
+  /**
+   * Sorted set of unfinished (pending/processing) job ids, scored by lease
+   * deadline (ms): the sweeper reads only the expired end, never scans keys.
+   */
+  jobLeases: "jobs:leases",
 } as const;
 
 /** File name of an upload's converted audio under `uploads/<job_id>/`. */

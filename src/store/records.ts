@@ -67,6 +67,8 @@ export interface JobRecord {
   error: JobError | null;
   /** Deliveries of the job's queue message seen by the consumer. */
   deliveries: number;
+  /** Times the sweeper re-queued the job after its lease expired (absent on older records: 0). */
+  requeues: number;
   /** R2 key of the result; set when completed. */
   result_key: string | null;
   /** When the job's message reached the dead-letter queue (failed jobs only). */
@@ -128,6 +130,7 @@ export function pendingJob(
     stage: null,
     error: null,
     deliveries: 0,
+    requeues: 0,
     result_key: null,
   };
 }

@@ -1,11 +1,23 @@
 /**
  * Reads and writes of session and job records. The gateway, the session
  * object and the pipeline go through here; nothing else talks to Redis.
+ *
+ * Job leases (issue 12, finding 7): every unfinished job has an entry in one
+ * sorted set scored by its lease deadline, written in the same transaction as
+ * the job: set when the job is created, pushed back by every progress write
+ * (claim, stage, retry), removed when it completes or fails. The sweeper reads
+ * the expired end of that set, so it never scans keys.
  */
 import type { Redis } from "@upstash/redis/cloudflare";
 import { redisKeys } from "./keys";
 import { fromHash, hashFromReply, toHash, type FieldSpec } from "./hash";
-import type { JobRecord, SessionRecord } from "./records";
+import type { JobError, JobRecord, SessionRecord } from "./records";
+
+/** What the store needs from the configuration (ServiceConfig["store"]). */
+export interface StoreOptions {
+  recordTtlSeconds: number;
+  jobLeaseSeconds: number;
+}
 
 const SESSION_FIELDS: FieldSpec<SessionRecord> = {
   json: ["params"],
@@ -13,18 +25,43 @@ const SESSION_FIELDS: FieldSpec<SessionRecord> = {
 };
 const JOB_FIELDS: FieldSpec<JobRecord> = {
   json: ["parameters", "error"],
-  numbers: ["deliveries"],
+  numbers: ["deliveries", "requeues"],
 };
 const SESSION_JSON = SESSION_FIELDS.json as readonly string[];
 const JOB_JSON = JOB_FIELDS.json as readonly string[];
+const FINISHED: readonly (JobRecord["status"] | undefined)[] = ["completed", "failed"];
+
+/**
+ * Only while the job's lease has expired (ARGV[2] = now, ms): a consumer that
+ * renewed it, or another sweeper that got there first, wins. Returns -1 otherwise.
+ */
+const IF_LEASE_EXPIRED = `
+local deadline = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not deadline or tonumber(deadline) > tonumber(ARGV[2]) then return -1 end
+`;
+/** Re-queue: a new lease (ARGV[3]) and one more re-queue on the record; returns the count. */
+const REQUEUE_IF_EXPIRED = `${IF_LEASE_EXPIRED}
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+redis.call('EXPIRE', KEYS[2], ARGV[4])
+return redis.call('HINCRBY', KEYS[2], 'requeues', 1)
+`;
+/** Give up: the fields (ARGV[4…], pairs) are written and the lease dropped; returns 1. */
+const FAIL_IF_EXPIRED = `${IF_LEASE_EXPIRED}
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('HSET', KEYS[2], unpack(ARGV, 4))
+redis.call('EXPIRE', KEYS[2], ARGV[3])
+return 1
+`;
 
 export class Store {
   #redis: Redis;
   #ttlSeconds: number;
+  #leaseMs: number;
 
-  constructor(redis: Redis, ttlSeconds: number) {
+  constructor(redis: Redis, options: StoreOptions) {
     this.#redis = redis;
-    this.#ttlSeconds = ttlSeconds;
+    this.#ttlSeconds = options.recordTtlSeconds;
+    this.#leaseMs = options.jobLeaseSeconds * 1000;
   }
 
   async getSession(id: string): Promise<SessionRecord | null> {
@@ -67,16 +104,19 @@ export class Store {
    * Create a job (and, for a session's job, the two-way link) exactly once.
    * Safe to repeat after a failure or a lost reply: the fixed fields are
    * rewritten with the same values and the moving ones (status, stage, …) are
-   * only set if absent, so a job already being processed is not reset.
+   * only set if absent, so a job already being processed is not reset. Its
+   * lease starts now, unless it has one (a repeat after the job finished adds
+   * one back; the sweeper drops it on sight).
    */
   async createJob(job: JobRecord, sessionFields?: Partial<SessionRecord>): Promise<void> {
     const key = redisKeys.job(job.id);
-    const { status, stage, error, started_at, completed_at, deliveries, result_key, ...fixed } = job;
-    const moving = toHash({ status, stage, error, started_at, completed_at, deliveries, result_key }, JOB_JSON);
+    const { status, stage, error, started_at, completed_at, deliveries, requeues, result_key, ...fixed } = job;
+    const moving = toHash({ status, stage, error, started_at, completed_at, deliveries, requeues, result_key }, JOB_JSON);
     const tx = this.#redis.multi();
     tx.hset(key, toHash(fixed, JOB_JSON));
     for (const [field, value] of Object.entries(moving)) tx.hsetnx(key, field, value);
     tx.expire(key, this.#ttlSeconds);
+    tx.zadd(redisKeys.jobLeases, { nx: true }, { score: Date.now() + this.#leaseMs, member: job.id });
     if (job.source_session_id) {
       const sessionKey = redisKeys.session(job.source_session_id);
       tx.hset(sessionKey, toHash({ ...sessionFields, enhancement_job_id: job.id }, SESSION_JSON));
@@ -85,12 +125,58 @@ export class Store {
     await tx.exec();
   }
 
+  /**
+   * Write some fields of a job. Finishing it (completed/failed) drops its
+   * lease; any other write is news from the consumer and renews the lease of
+   * a job that still has one (never adds one back to a finished job).
+   */
   async updateJob(id: string, fields: Partial<JobRecord>): Promise<void> {
     const key = redisKeys.job(id);
     const tx = this.#redis.multi();
     tx.hset(key, toHash(fields, JOB_JSON));
     tx.expire(key, this.#ttlSeconds);
+    if (FINISHED.includes(fields.status)) tx.zrem(redisKeys.jobLeases, id);
+    else tx.zadd(redisKeys.jobLeases, { xx: true }, { score: Date.now() + this.#leaseMs, member: id });
     await tx.exec();
+  }
+
+  /** Ids of jobs whose lease expired at or before `now` (ms), oldest first. */
+  async expiredJobLeases(now: number, limit: number): Promise<string[]> {
+    return this.#redis.zrange<string[]>(redisKeys.jobLeases, "-inf", now, { byScore: true, offset: 0, count: limit });
+  }
+
+  /** The job's lease deadline (ms), or null when it has none (finished, or never created). */
+  async jobLease(id: string): Promise<number | null> {
+    const score = await this.#redis.zscore(redisKeys.jobLeases, id);
+    return score === null ? null : Number(score);
+  }
+
+  /** Drop the lease of a job that is finished or gone (its record expired). */
+  async forgetJobLease(id: string): Promise<void> {
+    await this.#redis.zrem(redisKeys.jobLeases, id);
+  }
+
+  /**
+   * Give a job whose lease expired at `now` a new lease and count the
+   * re-queue, atomically; the caller sends the message. Null when the lease
+   * was renewed meanwhile (or another sweeper took it): nothing to do.
+   */
+  async requeueExpiredJob(id: string, now: number): Promise<number | null> {
+    const result = Number(
+      await this.#redis.eval(REQUEUE_IF_EXPIRED, [redisKeys.jobLeases, redisKeys.job(id)], [id, String(now), String(now + this.#leaseMs), String(this.#ttlSeconds)]),
+    );
+    return result < 0 ? null : result;
+  }
+
+  /** Mark a job whose lease expired at `now` failed with `error`, atomically; false when its lease was renewed meanwhile. */
+  async failExpiredJob(id: string, now: number, error: JobError): Promise<boolean> {
+    const fields = toHash({ status: "failed", completed_at: new Date().toISOString(), error } satisfies Partial<JobRecord>, JOB_JSON);
+    const result = await this.#redis.eval(
+      FAIL_IF_EXPIRED,
+      [redisKeys.jobLeases, redisKeys.job(id)],
+      [id, String(now), String(this.#ttlSeconds), ...Object.entries(fields).flat()],
+    );
+    return Number(result) === 1;
   }
 
   /** Count one delivery of a job's message; returns the new count. */

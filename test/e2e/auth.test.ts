@@ -6,11 +6,11 @@ import { execFile } from "node:child_process";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { findFreePort } from "../../tools/stack/redis";
-import { startStack, type Stack } from "../../tools/stack/stack";
+import type { Stack } from "../../tools/stack/stack";
 import { eventually, getJson } from "../helpers/http";
 import { connect, type Client } from "../helpers/ws-client";
 import { streamUrl } from "../helpers/e2e";
+import { startOwnStack } from "../helpers/stack";
 
 const run = promisify(execFile);
 let stack: Stack;
@@ -33,6 +33,12 @@ async function endSession(client: Client) {
   return client.next("session.end");
 }
 
+async function issueToken(key: string): Promise<string> {
+  const issued = await getJson<{ token: string }>(`${stack.url}/v1/auth/tokens`, { method: "POST", headers: bearer(key) });
+  expect(issued.status).toBe(201);
+  return issued.body.token;
+}
+
 const rejectStatus = (promise: Promise<unknown>) =>
   promise.then(
     () => 101,
@@ -45,18 +51,11 @@ let admin: { id: string; key: string };
 let reader: { id: string; key: string };
 
 beforeAll(async () => {
-  stack = await startStack({
-    port: await findFreePort(),
-    redisPort: 0,
-    bridgePort: 0,
-    emulatorPort: 0,
-    vars: {
-      AUTH_MODE: "required",
-      MAX_CONCURRENT_SESSIONS_PER_KEY: "2",
-      MAX_MESSAGES_PER_SECOND: "50",
-      CLIENT_GONE_GRACE_SECONDS: "1",
-    },
-    log: () => undefined,
+  stack = await startOwnStack({
+    AUTH_MODE: "required",
+    MAX_CONCURRENT_SESSIONS_PER_KEY: "2",
+    MAX_MESSAGES_PER_SECOND: "50",
+    CLIENT_GONE_GRACE_SECONDS: "1",
   });
   alice = await createKey("alice");
   bob = await createKey("bob");
@@ -129,6 +128,51 @@ describe("auth (e2e)", () => {
     expect((await fetch(`${stack.url}/v1/audio/transcriptions/stream/${begin.session_id}`, { headers: bearer(alice.key) })).status).toBe(200);
     expect((await fetch(`${stack.url}/v1/audio/transcriptions/tokens`, { method: "POST" })).status).toBe(404);
     expect((await fetch(`${stack.url}/v1/auth/tokens`, { method: "POST" })).status).toBe(401);
+  });
+
+  it("a browser token survives every refused upgrade (bad model, no upgrade header, session limit) and then opens exactly one session", async () => {
+    const carol = await createKey("carol");
+    const token = await issueToken(carol.key);
+    expect(await rejectStatus(connect(wsUrl(`model=nope&token=${token}`)))).toBe(400);
+    expect(await rejectStatus(connect(wsUrl(`sample_rate=7&token=${token}`)))).toBe(400);
+    const plain = await getJson(`${stack.url}/v1/audio/transcriptions/stream?token=${token}`);
+    expect(plain.status).toBe(426);
+    expect(plain.body).toMatchObject({ error: { code: "upgrade_required" } });
+    // The key is at MAX_CONCURRENT_SESSIONS_PER_KEY (2): refused with 429, token kept.
+    const first = await connect(wsUrl(), bearer(carol.key));
+    await first.next("session.begin");
+    const second = await connect(wsUrl(), bearer(carol.key));
+    await second.next("session.begin");
+    expect(await rejectStatus(connect(wsUrl(`token=${token}`)))).toBe(429);
+    await endSession(first);
+    // The slot comes back once the ended session has released it; until then the token is refused (429) and kept.
+    const opened = await eventually(
+      () => connect(wsUrl(`token=${token}`)).catch((err: { status?: number }) => (err.status === 429 ? null : Promise.reject(err))),
+      15_000,
+    );
+    const begin = await opened.next("session.begin");
+    await endSession(opened);
+    await endSession(second);
+    expect(await rejectStatus(connect(wsUrl(`token=${token}`)))).toBe(401);
+    expect((await fetch(`${stack.url}/v1/audio/transcriptions/stream/${begin.session_id}`, { headers: bearer(carol.key) })).status).toBe(200);
+  });
+
+  it("a browser token opens WebSocket sessions only: REST routes answer 401 and leave it unspent", async () => {
+    const token = await issueToken(alice.key);
+    const rest: [string, RequestInit][] = [
+      ["/v1/audio/transcriptions/job_00000000000000000000000000000000", { headers: bearer(token) }],
+      ["/v1/audio/transcriptions/stream/sess_00000000000000000000000000000000", { headers: bearer(token) }],
+      ["/v1/auth/tokens", { method: "POST", headers: bearer(token) }],
+      [`/v1/audio/transcriptions/job_00000000000000000000000000000000?token=${token}`, {}],
+    ];
+    for (const [p, init] of rest) {
+      const res = await getJson(`${stack.url}${p}`, init);
+      expect(res.status, p).toBe(401);
+      expect(res.body, p).toMatchObject({ error: { code: "unauthorized" } });
+    }
+    const client = await connect(wsUrl(`token=${token}`));
+    await client.next("session.begin");
+    await endSession(client);
   });
 
   it("limits live sessions per key (429) and frees the slot on end and when a client vanishes", async () => {

@@ -29,7 +29,7 @@ import { buildSegments } from "../../src/pipeline/segments";
 import type { ResultSegment } from "../../src/pipeline/result";
 import { newJobId } from "../../src/store/ids";
 import { r2Keys } from "../../src/store/keys";
-import { jobMessage, jobParameters, pendingJob, type JobMessage, type JobParameters } from "../../src/store/records";
+import { jobMessage, type JobMessage, type JobParameters } from "../../src/store/records";
 import { createRedis } from "../../src/store/redis";
 import { Store } from "../../src/store/store";
 import { eventually } from "./client";
@@ -42,32 +42,20 @@ import {
   workersAiError,
   workersAiJson,
 } from "./fixtures/nova3";
+import { defaultParams, storeJob } from "./fixtures/jobs";
 import { StandInAi, StandInTranscriber, SyntheticBucket, type AiCall } from "./fixtures/stand-ins";
 
 const appEnv = env as AppEnv;
-const store = new Store(createRedis(appEnv), readConfig(appEnv).store.recordTtlSeconds);
+const store = new Store(createRedis(appEnv), readConfig(appEnv).store);
 const LLAMA = "@cf/meta/llama-3.3-70b-instruct-fp8-fast";
 
 function params(overrides: Partial<JobParameters> = {}): JobParameters {
-  return { ...jobParameters({ llm_cleanup: false, emotions: false, num_speakers: null, language: "auto" }), ...overrides };
+  return { ...defaultParams(), ...overrides };
 }
 
 /** A job record (as the session object or the upload route writes it) and its queue message; `audio` goes to R2. */
 async function newJob(audio: Uint8Array | null, parameters: JobParameters = params(), audioKey?: string): Promise<JobMessage> {
-  const id = newJobId();
-  const key = audioKey ?? r2Keys.upload(id, "audio.wav");
-  if (audio) await env.RECORDINGS.put(key, audio);
-  const job = pendingJob({
-    id,
-    owner: "anonymous",
-    created_at: new Date().toISOString(),
-    source: "upload",
-    source_session_id: null,
-    parameters,
-    audio_key: key,
-  });
-  await store.createJob(job);
-  return jobMessage(job);
+  return jobMessage(await storeJob(store, audio, parameters, audioKey));
 }
 
 async function resultOf(jobId: string): Promise<EnhancedTranscript> {

@@ -14,7 +14,7 @@ import { BASE, eventually } from "./client";
 import { s16Bytes, tonePcm, wavFile } from "./fixtures/audio";
 
 const appEnv = env as AppEnv;
-const store = new Store(createRedis(appEnv), readConfig(appEnv).store.recordTtlSeconds);
+const store = new Store(createRedis(appEnv), readConfig(appEnv).store);
 const UPLOAD_PATH = "/v1/audio/transcriptions";
 
 const asFile = (bytes: Uint8Array) => new File([bytes], "upload.wav", { type: "audio/wav" });

@@ -39,6 +39,15 @@ describe("deploy configuration check", () => {
     expect(problems).toHaveLength(2);
   });
 
+  it("names a variable out of range with the range to set, as the worker would refuse it", () => {
+    const problems = deployProblems({ ...complete, vars: { ...complete.vars, AUTH_TOKEN_TTL_SECONDS: "3", MAX_REQUEST_BODY_BYTES: "512" } });
+    expect(problems.map((p) => p.fix)).toEqual([
+      "set AUTH_TOKEN_TTL_SECONDS to a whole number from 5 to 3600 (s) in wrangler.toml [vars]",
+      "set MAX_REQUEST_BODY_BYTES to a whole number from 1024 to 1048576 (bytes) in wrangler.toml [vars]",
+    ]);
+    expect(problems[0]!.what).toContain("AUTH_TOKEN_TTL_SECONDS");
+  });
+
   it("does not invent secret problems when secrets could not be listed", () => {
     expect(deployProblems({ ...complete, secrets: null })).toEqual([]);
   });

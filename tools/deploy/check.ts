@@ -1,8 +1,10 @@
 /**
  * What a deployment needs, given its wrangler.toml vars and the names of the
  * secrets set on the Worker. Pure, so it is unit-tested; `npm run deploy`
- * feeds it real data.
+ * feeds it real data. Ranges come from the worker's own table
+ * (src/config/vars.ts), so the check and the worker refuse the same values.
  */
+import { configProblems, isUrl as isUrlOf } from "../../src/config/vars";
 
 export interface DeployInputs {
   vars: Record<string, string>;
@@ -17,17 +19,14 @@ export interface Problem {
   fix: string;
 }
 
-const isUrl = (value: string | undefined, schemes: string[]) => {
-  if (!value) return false;
-  try {
-    return schemes.includes(new URL(value).protocol);
-  } catch {
-    return false;
-  }
-};
+const isUrl = (value: string | undefined, schemes: string[]) => Boolean(value) && isUrlOf(value!, schemes);
 
 export function deployProblems({ vars, secrets, r2Buckets, queues }: DeployInputs): Problem[] {
-  const problems: Problem[] = [];
+  // Out of range: the deployed worker would answer every request with 503.
+  const problems: Problem[] = configProblems(vars).map((p) => ({
+    what: `${p.variable} is out of range (the worker would refuse to serve)`,
+    fix: `set ${p.variable} to ${p.allowed} in wrangler.toml [vars]`,
+  }));
   const needSecret = (name: string, why: string) => {
     if (secrets !== null && !secrets.includes(name)) {
       problems.push({ what: `secret ${name} is not set (${why})`, fix: `npx wrangler secret put ${name}` });

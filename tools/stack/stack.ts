@@ -47,6 +47,8 @@ export interface Stack {
   inspectorUrl(): string;
   /** Restart only wrangler dev (same state dir): a deploy or eviction, as far as sessions can tell. */
   restartWorker(): Promise<void>;
+  /** Run the worker's scheduled() handler (the stalled-job sweeper) once, as the cron trigger would. */
+  triggerScheduled(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -97,7 +99,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       persistTo,
       bridge,
       emulator,
-      inspectorUrl: () => `http://127.0.0.1:${worker.inspectorPort}`,
+inspectorUrl: () => `http://127.0.0.1:${worker.inspectorPort}`,
+      triggerScheduled: () => triggerScheduled(`http://127.0.0.1:${port}`),
       async restartWorker() {
         await worker.stop();
         worker = await startWrangler({ port, persistTo, vars, log, verbose: options.verbose ?? false });
@@ -111,6 +114,21 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     for (const stop of stops) await stop().catch(() => undefined);
     throw err;
   }
+}
+
+/**
+ * wrangler dev runs scheduled() on GET /__scheduled when started with
+ * --test-scheduled. (Its /cdn-cgi/handler/scheduled route, which could also
+ * set the scheduled time, reaches only the static-assets router in wrangler
+ * 4.86 when [assets] is configured, and fails with 500.) The handler runs as
+ * of now; tests give their stack a short JOB_LEASE_SECONDS.
+ */
+export const SCHEDULED_PATH = "/__scheduled";
+
+async function triggerScheduled(base: string): Promise<void> {
+  const res = await fetch(`${base}${SCHEDULED_PATH}`);
+  const body = await res.text();
+  if (!res.ok) throw new Error(`scheduled handler failed: HTTP ${res.status} ${body}`);
 }
 
 interface WranglerOptions {
@@ -139,6 +157,8 @@ async function startWrangler(options: WranglerOptions): Promise<{ stop(): Promis
     "--inspector-port",
     String(inspectorPort),
     "--show-interactive-dev-session=false",
+    // GET /__scheduled runs scheduled() (the cron trigger), see SCHEDULED_PATH.
+    "--test-scheduled",
     "--log-level",
     options.verbose ? "log" : "warn",
   ];

@@ -12,7 +12,7 @@ import { isSessionId, newSessionId } from "../../store/ids";
 import { r2Keys } from "../../store/keys";
 import type { EnhancementStatus } from "../../store/records";
 import type { GatewayEnv } from "../app";
-import { authStoreFor, requireAuth } from "../auth";
+import { authenticateUpgrade, authStoreFor, requireAuth, spendBrowserToken } from "../auth";
 import { ApiError, notFound } from "../errors";
 import { fromStore, readJson, storeFor } from "../store-access";
 import { validate } from "../validate";
@@ -20,8 +20,13 @@ import { jobView } from "./jobs";
 
 export const stream = new Hono<GatewayEnv>();
 
-// Parameters are checked before credentials so that a bad request does not use up a one-use token.
-stream.get("/", validate("query", streamParamsSchema), requireAuth("realtime", { query: true }), async (c) => {
+/**
+ * Everything that can refuse the request (parameters, model, upgrade header,
+ * credentials, the key's session limit) runs before a one-use browser token
+ * is spent, and a token spent on a session that still fails to open is put
+ * back: a refused request never uses one up.
+ */
+stream.get("/", validate("query", streamParamsSchema), async (c) => {
   const params = c.req.valid("query");
   const { realtime, auth } = readConfig(c.env);
   const model = params.model ?? realtime.models[0]!;
@@ -32,9 +37,11 @@ stream.get("/", validate("query", streamParamsSchema), requireAuth("realtime", {
     c.header("Upgrade", "websocket");
     throw new ApiError("upgrade_required", "this endpoint speaks WebSocket: send Upgrade: websocket");
   }
+  const { principal, browserToken } = await authenticateUpgrade(c, "realtime");
   const sessionId = newSessionId();
-  const principal = c.get("principal");
   const limited = auth.mode === "required";
+  /** What to undo if the session does not open: the slot, then the token. */
+  const undo: (() => Promise<void>)[] = [];
   if (limited) {
     const store = authStoreFor(c.env);
     const ok = await fromStore(() =>
@@ -43,7 +50,11 @@ stream.get("/", validate("query", streamParamsSchema), requireAuth("realtime", {
     if (!ok) {
       throw new ApiError("rate_limited", `this key already has ${auth.maxConcurrentSessions} live sessions (MAX_CONCURRENT_SESSIONS_PER_KEY)`);
     }
+    undo.push(() => store.releaseSlot(principal.keyId, sessionId));
   }
+  const rollBack = async () => {
+    for (const step of undo) await step().catch(() => undefined);
+  };
   const headers = new Headers(c.req.raw.headers);
   headers.delete("authorization");
   encodeHandoff({ kind: "start", sessionId, config: toSessionConfig(params, model), owner: principal.keyId, holdsSlot: limited, protocol: "native" }, headers);
@@ -52,9 +63,12 @@ stream.get("/", validate("query", streamParamsSchema), requireAuth("realtime", {
   url.search = "";
   const stub = c.env.SESSIONS.get(c.env.SESSIONS.idFromName(sessionId));
   try {
-    return await stub.fetch(new Request(url, { headers }));
+    if (browserToken) undo.push(await spendBrowserToken(c, browserToken));
+    const response = await stub.fetch(new Request(url, { headers }));
+    if (response.status !== 101) await rollBack();
+    return response;
   } catch (err) {
-    if (limited) await authStoreFor(c.env).releaseSlot(principal.keyId, sessionId).catch(() => undefined);
+    await rollBack();
     throw err;
   }
 });
@@ -80,33 +94,29 @@ const resumeQuerySchema = z.object({
  * key: 404), the token (401) and that the session is still live (409 ended,
  * 410 finalized after the grace period), from its own state: no store read.
  */
-stream.get(
-  "/:session_id/resume",
-  validate("query", resumeQuerySchema),
-  async (c, next) => {
-    sessionIdOf(c.req.param("session_id"));
-    if (!(c.req.valid("query").resume_token ?? c.req.header(RESUME_TOKEN_HEADER))) {
-      throw new ApiError("invalid_request", `resume_token: required (query parameter, or the ${RESUME_TOKEN_HEADER} header)`, "resume_token");
-    }
-    if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
-      c.header("Upgrade", "websocket");
-      throw new ApiError("upgrade_required", "this endpoint speaks WebSocket: send Upgrade: websocket");
-    }
-    await next();
-  },
-  requireAuth("realtime", { query: true }),
-  async (c) => {
-    const sessionId = sessionIdOf(c.req.param("session_id"));
-    const resumeToken = (c.req.valid("query").resume_token ?? c.req.header(RESUME_TOKEN_HEADER))!;
-    const headers = new Headers(c.req.raw.headers);
-    headers.delete("authorization");
-    headers.delete(RESUME_TOKEN_HEADER);
-    encodeHandoff({ kind: "resume", sessionId, owner: c.get("principal").keyId, resumeToken }, headers);
-    const url = new URL(c.req.url);
-    url.search = "";
-    return c.env.SESSIONS.get(c.env.SESSIONS.idFromName(sessionId)).fetch(new Request(url, { headers }));
-  },
-);
+stream.get("/:session_id/resume", validate("query", resumeQuerySchema), async (c) => {
+  const sessionId = sessionIdOf(c.req.param("session_id"));
+  const resumeToken = c.req.valid("query").resume_token ?? c.req.header(RESUME_TOKEN_HEADER);
+  if (!resumeToken) {
+    throw new ApiError("invalid_request", `resume_token: required (query parameter, or the ${RESUME_TOKEN_HEADER} header)`, "resume_token");
+  }
+  if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
+    c.header("Upgrade", "websocket");
+    throw new ApiError("upgrade_required", "this endpoint speaks WebSocket: send Upgrade: websocket");
+  }
+  const { principal, browserToken } = await authenticateUpgrade(c, "realtime");
+  const headers = new Headers(c.req.raw.headers);
+  headers.delete("authorization");
+  headers.delete(RESUME_TOKEN_HEADER);
+  encodeHandoff({ kind: "resume", sessionId, owner: principal.keyId, resumeToken }, headers);
+  // The URL reaching the object carries no credentials (nor the resume token): it is never logged with them.
+  const url = new URL(c.req.url);
+  url.search = "";
+  const putBack = browserToken ? await spendBrowserToken(c, browserToken) : null;
+  const response = await c.env.SESSIONS.get(c.env.SESSIONS.idFromName(sessionId)).fetch(new Request(url, { headers }));
+  if (response.status !== 101) await putBack?.().catch(() => undefined);
+  return response;
+});
 
 stream.get("/:session_id", requireAuth("jobs:read"), async (c) => {
   const id = sessionIdOf(c.req.param("session_id"));
