@@ -104,8 +104,14 @@ describe("limits (e2e)", () => {
     // before it is processed and (RECORDER_BUFFER_MS=0) in its SQLite spool. Observed, not guessed.
     await client.sendJson({ type: "probe" });
     await client.next("error");
+    // This stack's idle timeout is 2 s: keep the session busy until the old worker is gone, or a slow
+    // shutdown lets it end by idle_timeout (completed) before the restart it is meant to survive.
+    const busy = setInterval(() => {
+      if (client.ws.readyState === client.ws.OPEN) client.ws.send(JSON.stringify({ type: "keepalive" }));
+    }, 250);
     await stack.restartWorker();
     await client.closed;
+    clearInterval(busy);
     // A restarted worker on a loaded machine can be slow to come back; the wait ends when the record says so.
     const record = await eventually(async () => {
       const r = await getJson<{ status: string; enhancement_job_id: string }>(`${stack.url}/v1/audio/transcriptions/stream/${begin.session_id}`);
