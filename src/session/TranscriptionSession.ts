@@ -88,9 +88,7 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
     this.#progress = new StreamProgress(
       this.#state,
       () => this.#audioLimit.totals,
-      (bytes) => {
-        if (this.#state.meta.phase !== "ended") this.#emit({ type: "audio.ack", bytes });
-      },
+      (bytes) => this.#emit({ type: "audio.ack", bytes }),
     );
     this.#slot = new SlotLease(env, config.auth.slotLeaseSeconds);
     this.#outbox = new StoreOutbox(
@@ -428,7 +426,7 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
       });
     }
     // Always one ack right before session.end: the whole stream, as the recording holds it.
-    this.#progress.ackNow();
+    this.#progress.finalAck();
     this.#emit({
       type: "session.end",
       session_id: meta.sessionId,
@@ -485,6 +483,8 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
       bufferMs: this.#config.recorder.bufferMs,
       partBytes: this.#config.recorder.partBytes,
       onRetry: (message) => log("warn", "recording.retry", { session_id: meta.sessionId, message }),
+      // The stream position is written with the audio it covers: acks and resume never claim more.
+      onSpool: () => this.#progress.persist(),
     });
     const recorder = this.#recorder;
     const state = this.#state;
@@ -500,7 +500,7 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
         lastFinalEnd: () => state.lastFinalEnd(),
         spool: recorder,
         onEvent: (engineEvent) => {
-          const { event, final } = liveEvent(engineEvent, state.meta.config);
+          const { event, final } = liveEvent(engineEvent, state.meta.config, state.lastFinalEnd());
           if (final) state.addFinal(final);
           if (event) this.#emit(event);
         },

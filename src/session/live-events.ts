@@ -17,14 +17,22 @@ export interface LiveOutcome {
   final: FinalSegment | null;
 }
 
-export function liveEvent(event: EngineEvent, config: SessionConfig): LiveOutcome {
+/**
+ * @param lastFinalEnd where the last final kept ends (stream seconds): text
+ * for audio up to there was already sent, so an engine that hears that audio
+ * again (a client re-sending after a restart lost the object's memory) cannot
+ * make the client hear it twice.
+ */
+export function liveEvent(event: EngineEvent, config: SessionConfig, lastFinalEnd: number): LiveOutcome {
+  const seen = (end: number) => end <= lastFinalEnd + 0.001;
   switch (event.type) {
     case "vad.speech_start":
     case "vad.speech_end":
-      return { event: config.enable_vad ? event : null, final: null };
+      return { event: config.enable_vad && !seen(event.timestamp) ? event : null, final: null };
     case "transcript.partial":
-      return { event: config.interim_results ? event : null, final: null };
+      return { event: config.interim_results && !seen(event.end) ? event : null, final: null };
     case "transcript.final": {
+      if (seen(event.end)) return { event: null, final: null };
       const { type: _type, words, ...rest } = event;
       const final = { ...rest, ...(config.word_timestamps ? { words: words ?? [] } : {}) };
       return { event: { type: "transcript.final", ...final }, final: final.text.trim() !== "" ? final : null };

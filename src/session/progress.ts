@@ -25,6 +25,8 @@ export class StreamProgress {
   #acked = -1;
   #lastAckAt = -Infinity;
   #timer: ReturnType<typeof setTimeout> | null = null;
+  /** The last ack went out (right before session.end): no more. */
+  #done = false;
 
   constructor(state: SessionState, dropped: () => DropTotals, sendAck: (bytes: number) => void) {
     this.#state = state;
@@ -54,26 +56,27 @@ export class StreamProgress {
     this.#ackSoon();
   }
 
-  /** Send the durable position now, even if the client heard it already (right before session.end). */
-  ackNow(): void {
-    this.stop();
+  /** The last ack, right before session.end: the whole stream as the session holds it, heard or not. */
+  finalAck(): void {
+    this.#ackNow();
+    this.#done = true;
+  }
+
+  #ackNow(): void {
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
     this.#lastAckAt = Date.now();
     this.#acked = this.#durable;
     this.#sendAck(this.#durable);
   }
 
-  stop(): void {
-    if (this.#timer !== null) clearTimeout(this.#timer);
-    this.#timer = null;
-  }
-
   #ackSoon(): void {
-    if (this.#timer !== null || this.#durable === this.#acked) return;
+    if (this.#done || this.#timer !== null || this.#durable === this.#acked) return;
     const wait = Math.max(0, this.#lastAckAt + ACK_INTERVAL_MS - Date.now());
-    if (wait === 0) return this.ackNow();
+    if (wait === 0) return this.#ackNow();
     this.#timer = setTimeout(() => {
       this.#timer = null;
-      if (this.#durable !== this.#acked) this.ackNow();
+      if (!this.#done && this.#durable !== this.#acked) this.#ackNow();
     }, wait);
   }
 }

@@ -151,18 +151,24 @@ describe("live events", () => {
   const final: EngineEvent = { type: "transcript.final", text: "hello", start: 1, end: 2, confidence: 0.9, words: [{ word: "hello", start: 1, end: 2, confidence: 0.9 }] };
 
   it("keeps finals with text, and words only when asked", () => {
-    expect(liveEvent(final, config)).toEqual({
+    expect(liveEvent(final, config, 0)).toEqual({
       event: { type: "transcript.final", text: "hello", start: 1, end: 2, confidence: 0.9 },
       final: { text: "hello", start: 1, end: 2, confidence: 0.9 },
     });
-    expect(liveEvent(final, { ...config, word_timestamps: true }).event).toMatchObject({ words: [{ word: "hello" }] });
-    expect(liveEvent({ ...final, text: "  " }, config).final).toBeNull();
+    expect(liveEvent(final, { ...config, word_timestamps: true }, 0).event).toMatchObject({ words: [{ word: "hello" }] });
+    expect(liveEvent({ ...final, text: "  " }, config, 0).final).toBeNull();
+  });
+
+  it("never repeats text for audio a final already covered", () => {
+    expect(liveEvent(final, config, 2)).toEqual({ event: null, final: null });
+    expect(liveEvent({ type: "transcript.partial", text: "h", start: 1, end: 1.5 }, config, 2).event).toBeNull();
+    expect(liveEvent(final, config, 1.5).final).not.toBeNull();
   });
 
   it("drops VAD and partials the client did not ask for", () => {
-    expect(liveEvent({ type: "vad.speech_start", timestamp: 1 }, { ...config, enable_vad: false }).event).toBeNull();
-    expect(liveEvent({ type: "transcript.partial", text: "h", start: 0, end: 1 }, { ...config, interim_results: false }).event).toBeNull();
-    expect(liveEvent({ type: "error", code: "internal_error", message: "boom", recoverable: true }, config).event).toMatchObject({
+    expect(liveEvent({ type: "vad.speech_start", timestamp: 1 }, { ...config, enable_vad: false }, 0).event).toBeNull();
+    expect(liveEvent({ type: "transcript.partial", text: "h", start: 0, end: 1 }, { ...config, interim_results: false }, 0).event).toBeNull();
+    expect(liveEvent({ type: "error", code: "internal_error", message: "boom", recoverable: true }, config, 0).event).toMatchObject({
       code: "engine_unavailable",
       message: "engine: boom",
     });
