@@ -216,6 +216,24 @@ describe("auth (e2e)", () => {
     expect(errors.length).toBeLessThanOrEqual(Math.ceil((times[times.length - 1]! - times[0]!) / 1000) + 1);
   });
 
+  it("resume is for the key that opened the session: another key gets 404, exactly like an unknown id", async () => {
+    const client = await connect(wsUrl(), bearer(alice.key));
+    const begin = await client.next("session.begin");
+    const resume = (id: string, key: string) =>
+      connect(`${wsUrl().split("?")[0]}/${id}/resume?resume_token=${begin.resume_token}`, bearer(key)).catch((err: { status: number; body: string }) => err);
+    const other = (await resume(begin.session_id, bob.key)) as { status: number; body: string };
+    const unknown = (await resume(`sess_${"e".repeat(32)}`, bob.key)) as { status: number; body: string };
+    expect(other.status).toBe(404);
+    expect(other.body).toBe(unknown.body);
+    // Without credentials: 401, before anything else is looked at.
+    expect(((await connect(`${wsUrl().split("?")[0]}/${begin.session_id}/resume?resume_token=${begin.resume_token}`).catch((e: { status: number }) => e)) as { status: number }).status).toBe(401);
+    // The owner resumes (the takeover of the first connection itself is covered in resume.test.ts).
+    const again = await connect(`${wsUrl().split("?")[0]}/${begin.session_id}/resume?resume_token=${begin.resume_token}`, bearer(alice.key));
+    await again.next("session.resumed");
+    client.ws.terminate();
+    await endSession(again);
+  });
+
   it("a revoked key stops working", async () => {
     const temp = await createKey("temp");
     const ok = await connect(wsUrl(), bearer(temp.key));
