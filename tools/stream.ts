@@ -12,9 +12,9 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { accessSync, constants, readFileSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import WebSocket from "ws";
 import { parseWav, WavError, type WavInfo } from "../src/audio/wav";
 import type { ServerMessage } from "../src/protocol/messages";
+import { ResumableStream, StreamClosed, StreamRefused } from "./client/resumable-stream";
 
 const HELP = `usage: edge-transcribe-stream <file.wav> [options]
        edge-transcribe-stream --mic [options]
@@ -39,6 +39,8 @@ const HELP = `usage: edge-transcribe-stream <file.wav> [options]
   --fast                send the file as fast as possible instead of real time
   --speed <x>           real-time multiple, e.g. 4 (default 1)
   --frame-ms <ms>       audio per frame (default 100)
+  --no-resume           do not reconnect when the connection drops (by default the session is
+                        resumed and the audio the service had not acknowledged is sent again)
   --json                print only JSON lines: every server message as received, then
                         {"type":"enhancement.status",…} and {"type":"enhancement",…};
                         problems go to stderr as {"type":"cli.error",…}
@@ -68,6 +70,7 @@ const CLOSE_MEANING: Record<number, string> = {
   4000: "idle timeout: nothing was sent for too long",
   4001: "maximum session length reached",
   4003: "internal error in the service",
+  4004: "a newer connection took this session over",
 };
 
 /* ------------------------------------------------------------------ */
@@ -95,6 +98,7 @@ function parse() {
       speakers: { type: "string" },
       key: { type: "string", default: process.env.TRANSCRIBE_API_KEY },
       json: { type: "boolean", default: false },
+      "no-resume": { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -167,8 +171,8 @@ function fileSource(file: string): AudioSource {
         if (!values.fast) {
           const wait = started + ((n + 1) * frameMs) / speed - performance.now();
           if (wait > 0) await sleep(wait);
-        } else if (ws.bufferedAmount > 8 * 1024 * 1024) {
-          while (ws.bufferedAmount > 1024 * 1024) await sleep(5);
+        } else if (stream.bufferedAmount > 8 * 1024 * 1024) {
+          while (stream.bufferedAmount > 1024 * 1024) await sleep(5);
         }
       }
       done();
@@ -310,36 +314,80 @@ const tty = process.stdout.isTTY && !json;
 
 let exitCode = 0;
 let stopping = false;
-let sessionEnded = false;
-let following = false;
 let partialShown = false;
 
-const ws = new WebSocket(`${base}/v1/audio/transcriptions/stream?${query}`, { headers, perMessageDeflate: false });
-
-ws.on("unexpected-response", (_req, res) => {
-  let body = "";
-  res.on("data", (c: Buffer) => (body += c.toString()));
-  res.on("end", () => {
-    const status = res.statusCode ?? 0;
-    const error = safeJson(body)?.error;
-    const message = error?.message ?? (body.trim() || res.statusMessage || "no details");
-    const extra = { status, ...(error?.code ? { error_code: error.code } : {}), ...(error?.param ? { param: error.param } : {}) };
-    if (status === 400) {
-      const param = error?.param;
-      const from = param && PARAM_SOURCE[param] ? ` (set by ${PARAM_SOURCE[param]})` : "";
-      fatal("invalid_parameter", param ? `invalid parameter '${param}'${from}: ${message}` : `the service refused the request (HTTP 400): ${message}`, extra);
-    }
-    if (status === 401 || status === 403) {
-      const hint = values.key ? "check --key (or TRANSCRIBE_API_KEY)" : "this service needs an API key: pass --key (or set TRANSCRIBE_API_KEY)";
-      fatal(status === 401 ? "unauthorized" : "forbidden", `the service refused the credentials (HTTP ${status}): ${message}; ${hint}`, extra);
-    }
-    if (status === 429) fatal("rate_limited", `too many live sessions for this key (HTTP 429): ${message}`, extra);
-    if (status === 404) fatal("not_found", `no stream endpoint at ${base} (HTTP 404): ${message}; check --url`, extra);
-    fatal("refused", `the service refused the session (HTTP ${status}): ${message}`, extra);
-  });
+const stream = new ResumableStream({
+  base,
+  query,
+  headers: () => headers,
+  resume: !values["no-resume"],
+  onMessage,
+  onState: (state, detail) => {
+    if (state === "reconnecting") problem("reconnecting", `connection lost (${detail}); reconnecting…`);
+  },
 });
 
-ws.on("error", (err: NodeJS.ErrnoException) => {
+stream.start().then(
+  () => source.start((frame) => stream.send(frame), () => stream.end()),
+  (err: unknown) => (err instanceof StreamRefused ? refused(err) : connectionFailed(err as NodeJS.ErrnoException)),
+);
+
+stream.ended.then(
+  (end) => {
+    source.stop();
+    if (!(values.enhance && end.enhancement_job_id)) process.exit(exitCode);
+  },
+  (err: unknown) => {
+    source.stop();
+    if (err instanceof StreamRefused && err.status === 409 && stream.sessionId) {
+      // `end` got through just before the connection dropped: the session ended; its results are there.
+      problem("ended_while_reconnecting", `the session ended while reconnecting; read it with GET ${httpBase}/v1/audio/transcriptions/stream/${stream.sessionId}`);
+      if (values.enhance) void followEnhancement(stream.sessionId).then(() => process.exit(exitCode));
+      else process.exit(exitCode);
+      return;
+    }
+    if (err instanceof StreamRefused) refused(err);
+    if (err instanceof StreamClosed) {
+      const meaning = CLOSE_MEANING[err.code] ?? (err.code === 1000 ? "closed before session.end" : "closed");
+      fatal("closed", `connection closed (code ${err.code}): ${meaning}${err.reason ? ` — ${err.reason}` : ""}`, { close_code: err.code });
+    }
+    fatal("closed", (err as Error).message);
+  },
+);
+
+function onMessage(msg: ServerMessage): void {
+  if (json) console.log(JSON.stringify(msg));
+  else show(msg);
+  if (msg.type === "session.begin" && values.mic && !json) console.error("recording: press Ctrl-C to end the session");
+  if (msg.type === "session.resumed" && !json) console.error(`reconnected: the service holds ${msg.bytes_received} bytes; sending the rest again`);
+  if (msg.type === "error" && !msg.recoverable) exitCode = 1;
+  if (msg.type === "session.end" && values.enhance && msg.enhancement_job_id) {
+    void followEnhancement(msg.session_id).then(() => process.exit(exitCode));
+  }
+}
+
+/** The service refused the session (or its resume): say why, in terms of this tool's options. */
+function refused(err: StreamRefused): never {
+  const status = err.status;
+  const error = safeJson(err.body)?.error;
+  const message = error?.message ?? (err.body.trim() || "no details");
+  const extra = { status, ...(error?.code ? { error_code: error.code } : {}), ...(error?.param ? { param: error.param } : {}) };
+  if (err.phase === "resume") fatal("resume_refused", `the service refused to resume the session (HTTP ${status}): ${message}`, extra);
+  if (status === 400) {
+    const param = error?.param;
+    const from = param && PARAM_SOURCE[param] ? ` (set by ${PARAM_SOURCE[param]})` : "";
+    fatal("invalid_parameter", param ? `invalid parameter '${param}'${from}: ${message}` : `the service refused the request (HTTP 400): ${message}`, extra);
+  }
+  if (status === 401 || status === 403) {
+    const hint = values.key ? "check --key (or TRANSCRIBE_API_KEY)" : "this service needs an API key: pass --key (or set TRANSCRIBE_API_KEY)";
+    fatal(status === 401 ? "unauthorized" : "forbidden", `the service refused the credentials (HTTP ${status}): ${message}; ${hint}`, extra);
+  }
+  if (status === 429) fatal("rate_limited", `too many live sessions for this key (HTTP 429): ${message}`, extra);
+  if (status === 404) fatal("not_found", `no stream endpoint at ${base} (HTTP 404): ${message}; check --url`, extra);
+  fatal("refused", `the service refused the session (HTTP ${status}): ${message}`, extra);
+}
+
+function connectionFailed(err: NodeJS.ErrnoException): never {
   const where = `${base}`;
   switch (err.code) {
     case "ECONNREFUSED":
@@ -348,60 +396,19 @@ ws.on("error", (err: NodeJS.ErrnoException) => {
     case "EAI_AGAIN":
       fatal("host_not_found", `cannot connect to ${where}: host not found (${err.code}); check --url`);
     case "ECONNRESET":
-      fatal("connection_reset", `the connection to ${where} was reset${sessionEnded ? "" : " before the session ended"}`);
+      fatal("connection_reset", `the connection to ${where} was reset before the session began`);
     case "ETIMEDOUT":
       fatal("timeout", `cannot connect to ${where}: timed out`);
     default:
       if (/certificate|SSL|TLS/i.test(err.message)) fatal("tls", `TLS problem talking to ${where}: ${err.message}`);
       fatal("connection_failed", `connection to ${where} failed: ${err.message}`);
   }
-});
-
-ws.on("open", () => {
-  source.start(
-    (frame) => {
-      if (ws.readyState === WebSocket.OPEN) ws.send(frame);
-    },
-    () => {
-      if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: "end" }));
-    },
-  );
-});
-
-ws.on("message", (data, isBinary) => {
-  if (isBinary) return;
-  let msg: ServerMessage;
-  try {
-    msg = JSON.parse(data.toString()) as ServerMessage;
-  } catch {
-    problem("bad_message", `the service sent something that is not JSON: ${data.toString().slice(0, 200)}`);
-    return;
-  }
-  if (json) console.log(JSON.stringify(msg));
-  else show(msg);
-  if (msg.type === "session.begin" && values.mic && !json) console.error("recording: press Ctrl-C to end the session");
-  if (msg.type === "error" && !msg.recoverable) exitCode = 1;
-  if (msg.type === "session.end") {
-    sessionEnded = true;
-    if (values.enhance && msg.enhancement_job_id) {
-      following = true;
-      void followEnhancement(msg.session_id).then(() => process.exit(exitCode));
-    }
-  }
-});
-
-ws.on("close", (code, reason) => {
-  source.stop();
-  if (following) return;
-  if (code === 1000 && sessionEnded) process.exit(exitCode);
-  const meaning = CLOSE_MEANING[code] ?? (code === 1000 ? "closed before session.end" : "closed");
-  fatal("closed", `connection closed (code ${code}): ${meaning}${reason.length ? ` — ${reason.toString()}` : ""}`, { close_code: code });
-});
+}
 
 // Ctrl-C (or SIGTERM): end the session gracefully — stop the audio, send `end`, wait for `session.end`.
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.on(signal, () => {
-    if (stopping || ws.readyState !== WebSocket.OPEN) process.exit(130);
+    if (stopping || stream.state === "ended" || stream.state === "failed") process.exit(130);
     stopping = true;
     if (!json) console.error("\nending the session… (Ctrl-C again to quit now)");
     source.stop();

@@ -6,10 +6,14 @@
  * recording is byte-exact with what the client sent, session.end comes once,
  * finals never repeat and go forward in time, and one job completes.
  */
+import { spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ServerMessage } from "../../src/protocol/messages";
 import { ResumableStream, StreamRefused } from "../../tools/client/resumable-stream";
-import { conversation, pcmBytes } from "../../tools/fixtures/synth";
+import { conversation, pcmBytes, toWav } from "../../tools/fixtures/synth";
 import { findFreePort } from "../../tools/stack/redis";
 import { startStack, type Stack } from "../../tools/stack/stack";
 import { eventually, getJson, sha256, wavData } from "../helpers/http";
@@ -175,6 +179,32 @@ describe("resume (e2e)", () => {
     stream.end();
     await stream.ended;
     await expectWhole(begin.session_id, pcm, messages);
+  });
+
+  it("the stream CLI resumes by itself across a worker restart, and the recording is the whole file", async () => {
+    const samples = conversation({ turns: [110, 220, 110, 220].map((f0) => ({ f0, seconds: 1.1 })), gapSeconds: 0.6 });
+    const pcm = pcmBytes(samples);
+    const file = path.join(mkdtempSync(path.join(tmpdir(), "resume-cli-")), "speech.wav");
+    writeFileSync(file, toWav(samples, 16000));
+    const child = spawn(process.execPath, [path.resolve("tools/stream-bin.mjs"), file, "--json", "--speed", "2", "--url", stack.url], {
+      env: { ...process.env, TRANSCRIBE_API_KEY: "" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+    // Restart once the CLI is streaming (it has printed session.begin), not after a guessed delay.
+    await eventually(async () => stdout.includes('"session.begin"'), 60_000, 20);
+    await stack.restartWorker();
+    expect(await exited).toBe(0);
+    const lines = stdout.trim().split("\n").map((l) => JSON.parse(l) as ServerMessage);
+    expect(stderr).toContain("reconnecting");
+    expect(lines.some((m) => m.type === "session.resumed")).toBe(true);
+    const end = lines.find((m): m is Extract<ServerMessage, { type: "session.end" }> => m.type === "session.end")!;
+    expect(end).toBeDefined();
+    expect(sha256(await recording(end.session_id))).toBe(sha256(pcm));
   });
 
   it("a newer connection takes over a half-open one (closed with 4004); the old one is not heard any more", async () => {

@@ -39,6 +39,16 @@ export class StreamRefused extends Error {
   }
 }
 
+/** The connection closed before session.end, and reconnecting could not help (or was off). */
+export class StreamClosed extends Error {
+  constructor(
+    readonly code: number,
+    readonly reason: string,
+  ) {
+    super(`connection closed (code ${code})${reason ? ` — ${reason}` : ""}`);
+  }
+}
+
 /** Close codes after which reconnecting cannot help (README "Errors and close codes"). */
 const FINAL_CLOSES = new Set([4000, 4001, 4003, 4004]);
 
@@ -199,7 +209,7 @@ export class ResumableStream {
   #onClose(code: number, reason: string): void {
     if (this.#state === "ended" || this.#state === "failed" || this.#state === "reconnecting") return;
     if (!this.#options.resume || FINAL_CLOSES.has(code) || !this.#sessionId || !this.#resumeToken) {
-      this.#fail(new Error(`connection closed (code ${code}${reason ? `: ${reason}` : ""}) before session.end`));
+      this.#fail(new StreamClosed(code, reason));
       return;
     }
     this.#setState("reconnecting", `connection closed (code ${code})`);
