@@ -5,7 +5,7 @@
 import { createApp } from "./gateway/app";
 import { handleQueueBatch } from "./pipeline/consumer";
 import type { AppEnv } from "./config";
-import type { JobMessage } from "./store/records";
+import type { QueueMessage } from "./delivery/messages";
 
 export { TranscriptionSession } from "./session/TranscriptionSession";
 
@@ -14,4 +14,4 @@ const app = createApp();
 export default {
   fetch: app.fetch,
   queue: (batch, env) => handleQueueBatch(batch, env),
-} satisfies ExportedHandler<AppEnv, JobMessage>;
+} satisfies ExportedHandler<AppEnv, QueueMessage>;

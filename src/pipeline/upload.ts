@@ -40,6 +40,8 @@ export interface UploadOptions {
   num_speakers?: number | null;
   /** @default "auto" */
   language?: string;
+  /** Webhook for this job (README "Webhooks"), already checked by the route. @default null: the key's default */
+  webhook_url?: string | null;
 }
 
 export interface UploadRequest {
@@ -106,6 +108,7 @@ export async function createUploadJob(env: AppEnv, store: Store, request: Upload
       language: options.language || "auto",
     }),
     audio_key: audioKey,
+    webhook_url: options.webhook_url ?? null,
   });
   await store.createJob(job);
   try {

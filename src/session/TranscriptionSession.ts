@@ -32,6 +32,8 @@ import { AuthStore } from "../store/auth";
 import { DropLedger, TokenBucket } from "./audio-limit";
 import { SessionState, type SessionMeta } from "./state";
 import { syncToStore } from "./store-sync";
+import { EnhancementPush } from "./enhancement-push";
+import type { EnhancementUpdate } from "../delivery/push-types";
 
 /** Headers the gateway uses to hand a validated session to its object. */
 export const SESSION_HEADERS = {
@@ -93,6 +95,8 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
   #fedSinceFlush = false;
   #enginePingedAt = 0;
   #slotRenewedAt = Date.now();
+  // [push hook 1/6] the enhanced result pushed to a socket that awaits it (enhancement-push.ts).
+  #push: EnhancementPush;
 
   constructor(ctx: DurableObjectState, env: AppEnv) {
     super(ctx, env);
@@ -102,6 +106,14 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
     this.#invalidReplies = new TokenBucket(this.#config.limits.maxMessagesPerSecond);
     this.#drops = new DropLedger(this.#state.exists ? this.#state.meta.dropped : undefined);
     if (this.#state.exists) this.#recorder = this.#createRecorder(this.#state.meta);
+    this.#push = new EnhancementPush(ctx, env.RECORDINGS, this.#config.delivery.awaitMaxSeconds);
+  }
+
+  /** [push hook 2/6] RPC from the enhancement pipeline: a stage started or the job finished. */
+  async enhancementUpdate(update: EnhancementUpdate): Promise<void> {
+    if (!this.#state.exists) return;
+    await this.#push.onUpdate(update);
+    await this.#scheduleAlarm();
   }
 
   /* ---------------------------------------------------------------- */
@@ -322,6 +334,7 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
         }
         return;
       case "end":
+        this.#push.noteEnd(text); // [push hook 3/6] {"type":"end","await_enhancement":true}
         await this.#end("client_end", { code: CLOSE_CODES.normal, reason: "session ended" });
         return;
       default:
@@ -582,7 +595,9 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
       bytes_dropped: dropped.bytes,
     };
     this.#send(end);
-    for (const ws of this.ctx.getWebSockets()) {
+    // [push hook 4/6] a client awaiting the enhancement keeps its socket (closed by the push or its deadline).
+    const held = this.#push.holdOpen({ sessionId: meta.sessionId, jobId, askedInUrl: meta.config.await_enhancement === true, closeCode: close.code });
+    for (const ws of held ? [] : this.ctx.getWebSockets()) {
       try {
         ws.close(close.code, close.reason);
       } catch {
@@ -727,6 +742,7 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
       await this.#end(meta.endReason ?? "client_gone", { code: CLOSE_CODES.normal, reason: "session ended" });
       return;
     } else if (meta.phase === "ended") {
+      this.#push.onAlarm(now); // [push hook 5/6] the wait's deadline
       if (!this.#recorderFinished()) await this.#retryRecording();
       await this.#saveTranscript();
       await this.#syncStore();
@@ -785,6 +801,8 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
       if (recordingPending || jobPending || slotPending || !meta.transcriptSaved || meta.pendingRecord !== null) {
         deadlines.push(meta.storeRetryAt ?? Date.now() + 1000);
       }
+      const waitEnds = this.#push.deadline(); // [push hook 6/6]
+      if (waitEnds !== null) deadlines.push(waitEnds);
     }
     if (deadlines.length === 0) {
       await this.ctx.storage.deleteAlarm();

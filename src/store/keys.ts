@@ -14,6 +14,8 @@ export const redisKeys = {
   authToken: (tokenHash: string) => `authtoken:${tokenHash}`,
   /** Sorted set of a key's live sessions, scored by lease expiry (ms). */
   activeSessions: (keyId: string) => `active:${keyId}`,
+  /** Sorted set of an owner's sessions, scored by creation time (ms): the history index. */
+  ownerSessions: (owner: string) => `sessions_by_owner:${owner}`,
 } as const;
 
 export const r2Keys = {

@@ -2,7 +2,12 @@
  * `/v1/audio/transcriptions/stream`: the WebSocket entry point and the
  * session's HTTP views (record, recording, enhancement).
  */
-import { Hono } from "hono";
+import { Hono, type Context } from "hono";
+import { except } from "hono/combine";
+import { enhancedRuns, exportResponse, liveRuns, transcriptQuerySchema, type LiveTranscript } from "../../exports/export";
+import type { EnhancedTranscript } from "../../pipeline/result";
+import { checkedWebhookUrl } from "../webhook-param";
+import { historyQuerySchema, listHistory } from "./history";
 import { readConfig } from "../../config";
 import { streamParamsSchema, toSessionConfig } from "../../protocol/params";
 import { SESSION_HEADERS } from "../../session/TranscriptionSession";
@@ -19,6 +24,11 @@ import { jobView } from "./jobs";
 
 export const stream = new Hono<GatewayEnv>();
 
+/** Any `Upgrade` header opens a session (a non-WebSocket one is answered 426); a plain GET lists sessions. */
+const isUpgrade = (c: Context<GatewayEnv>) => c.req.header("upgrade") !== undefined;
+
+stream.get("/", except(isUpgrade, validate("query", historyQuerySchema), requireAuth("jobs:read"), listHistory));
+
 // Parameters are checked before credentials so that a bad request does not use up a one-use token.
 stream.get("/", validate("query", streamParamsSchema), requireAuth("realtime", { query: true }), async (c) => {
   const params = c.req.valid("query");
@@ -31,6 +41,7 @@ stream.get("/", validate("query", streamParamsSchema), requireAuth("realtime", {
     c.header("Upgrade", "websocket");
     throw new ApiError("upgrade_required", "this endpoint speaks WebSocket: send Upgrade: websocket");
   }
+  const webhookUrl = checkedWebhookUrl(c.env, params.enhance_webhook_url, "enhance_webhook_url");
   const sessionId = newSessionId();
   const principal = c.get("principal");
   const limited = auth.mode === "required";
@@ -46,7 +57,7 @@ stream.get("/", validate("query", streamParamsSchema), requireAuth("realtime", {
   const headers = new Headers(c.req.raw.headers);
   headers.delete("authorization");
   headers.set(SESSION_HEADERS.id, sessionId);
-  headers.set(SESSION_HEADERS.config, JSON.stringify(toSessionConfig(params, model)));
+  headers.set(SESSION_HEADERS.config, JSON.stringify({ ...toSessionConfig(params, model), enhance_webhook_url: webhookUrl }));
   headers.set(SESSION_HEADERS.owner, principal.keyId);
   headers.set(SESSION_HEADERS.slot, limited ? "held" : "none");
   // The URL reaching the object carries no credentials: it is never logged with them.
@@ -154,3 +165,27 @@ function resultOf(view: Record<string, unknown>) {
   const { text, language_code, duration, segments, speakers, enhancements } = view;
   return { text, language_code, duration, segments, speakers, enhancements };
 }
+
+/**
+ * The live or the enhanced transcript as a download (README "Exports"):
+ * 409 while it does not exist yet, 404 when it never will (no enhancement).
+ */
+stream.get("/:session_id/transcript", validate("query", transcriptQuerySchema), requireAuth("jobs:read"), async (c) => {
+  const id = sessionIdOf(c.req.param("session_id"));
+  const { version, format } = c.req.valid("query");
+  const store = storeFor(c);
+  const record = await fromStore(() => store.getSession(id));
+  if (!record || !canSee(c.get("principal"), record.owner)) throw notFound("session");
+  const filename = `${id}.${version}`;
+  if (version === "live") {
+    const live = record.transcript_key ? await readJson<LiveTranscript>(c.env.RECORDINGS, record.transcript_key) : null;
+    if (!live) throw new ApiError("conflict", `the live transcript exists once the session ended (status: ${record.status})`);
+    return exportResponse({ format, filename, json: live, runs: () => liveRuns(live) });
+  }
+  const jobId = record.enhancement_job_id;
+  if (!jobId) throw new ApiError("not_found", "version: this session requested no enhancement (enhance_on_end=true); use version=live", "version");
+  const job = await fromStore(() => store.getJob(jobId));
+  const result = job?.status === "completed" && job.result_key ? await readJson<EnhancedTranscript>(c.env.RECORDINGS, job.result_key) : null;
+  if (!result) throw new ApiError("conflict", `the enhanced transcript exists once the enhancement completed (status: ${job?.status ?? "pending"})`);
+  return exportResponse({ format, filename, json: { session_id: id, enhancement_job_id: jobId, ...result }, runs: () => enhancedRuns(result) });
+});
