@@ -12,7 +12,8 @@ import type { JobRecord, WebhookState } from "../store/records";
 import type { Store } from "../store/store";
 import type { WebhookMessage } from "./messages";
 import { tellFinished } from "./session-notify";
-import { eventTypeOf, webhookEventId } from "./webhook-event";
+import { eventTypeOf } from "./webhook-event";
+import { webhookEventId } from "./webhook-policy";
 
 export async function onJobFinished(env: AppEnv, store: Store, redis: Redis, jobId: string): Promise<void> {
   const job = await store.getJob(jobId);

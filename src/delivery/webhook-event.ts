@@ -4,9 +4,9 @@
  * the job's final state, which does not change, so every attempt sends the
  * same event under the same `webhook-id`.
  */
-import type { JobRecord, WebhookState } from "../store/records";
+import type { JobRecord } from "../store/records";
+import type { WebhookEventType } from "./webhook-policy";
 
-export type WebhookEventType = WebhookState["event_type"];
 
 export interface WebhookEventData {
   job_id: string;
@@ -29,9 +29,6 @@ export interface WebhookEvent {
 export const eventTypeOf = (job: JobRecord): WebhookEventType =>
   job.status === "completed" ? "enhancement.completed" : "enhancement.failed";
 
-/** `webhook-id`: derived from the job and the event, so a redelivery can never mint a new one. */
-export const webhookEventId = (jobId: string, type: WebhookEventType) =>
-  `msg_${jobId.replace(/^job_/, "")}_${type === "enhancement.completed" ? "completed" : "failed"}`;
 
 export const jobPath = (jobId: string) => `/v1/audio/transcriptions/${jobId}`;
 

@@ -11,7 +11,8 @@ import { AuthStore } from "../store/auth";
 import type { WebhookAttempt, WebhookState } from "../store/records";
 import type { Redis } from "@upstash/redis/cloudflare";
 import type { Store } from "../store/store";
-import { MAX_QUEUE_DELAY_SECONDS, type WebhookMessage } from "./messages";
+import type { WebhookMessage } from "./messages";
+import { retryDelaySeconds } from "./webhook-policy";
 import { checkWebhookUrl } from "./webhook-url";
 import { webhookBody } from "./webhook-event";
 
@@ -20,10 +21,6 @@ const ANONYMOUS_OWNER = "anonymous";
 /** Error text kept per attempt (the receiver's answer is not stored). */
 const MAX_ERROR_CHARS = 300;
 
-/** Wait before attempt `next` (2, 3, …): base × 4^(next-2), capped by the queue's longest delay. */
-export function retryDelaySeconds(next: number, baseSeconds: number): number {
-  return Math.min(MAX_QUEUE_DELAY_SECONDS, baseSeconds * 4 ** (next - 2));
-}
 
 /** The secret that signs an owner's webhooks; null when there is none. */
 export async function signingSecret(env: AppEnv, redis: Redis, owner: string): Promise<string | null> {

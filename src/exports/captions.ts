@@ -117,10 +117,11 @@ const escapeVtt = (text: string) => text.replace(/&/g, "&amp;").replace(/</g, "&
 
 export function toVtt(cues: readonly Cue[]): string {
   const body = cues
-    .map((cue) => {
+    .map((cue, i) => {
       const text = cue.lines.map(escapeVtt).join("\n");
       const voiced = cue.speaker ? `<v ${escapeVtt(cue.speaker)}>${text}</v>` : text;
-      return `${timestamp(cue.start, ".")} --> ${timestamp(cue.end, ".")}\n${voiced}\n`;
+      // Numbered like SRT cues (an optional WebVTT cue identifier), so players and tools can address them.
+      return `${i + 1}\n${timestamp(cue.start, ".")} --> ${timestamp(cue.end, ".")}\n${voiced}\n`;
     })
     .join("\n");
   return `WEBVTT\n\n${body}`;
