@@ -117,7 +117,7 @@ export function resultPaths(h: PathHelpers): Record<string, unknown> {
           formatParam("The file format.", "json"),
         ],
         responses: {
-          "200": download({ type: "object" }, "The transcript."),
+          "200": download({ anyOf: [h.ref("EnhancedTranscriptDownload"), h.ref("LiveTranscript")] }, "The transcript."),
           "400": h.error("Invalid `version` or `format`."),
           ...h.authErrors("jobs:read"),
           "404": h.error("No such session (or not this key's), or `enhanced` for a session that requested no enhancement."),

@@ -33,6 +33,7 @@ import type { FinalSegment } from "../session/state";
 import { JOB_ID_PATTERN, SESSION_ID_PATTERN } from "../store/ids";
 import type { EndReason, EnhancementStatus, JobError, JobParameters, JobStatus, SessionStatus } from "../store/records";
 import { ERROR_STATUS, type ApiErrorBody, type ApiErrorCode } from "./errors";
+import type { LiveTranscript } from "../exports/export";
 import { HISTORY_PARAMETERS, historyPageSchema, JOB_FORMAT_PARAM, jobDownload, resultPaths, webhookDeliverySchema, type PathHelpers } from "./openapi-results";
 
 /* ------------------------------------------------------------------ */
@@ -196,6 +197,18 @@ export const enhancedTranscriptSchema = component(
   }),
 );
 same<Same<z.infer<typeof enhancedTranscriptSchema>, EnhancedTranscript>>();
+
+component(
+  "EnhancedTranscriptDownload",
+  enhancedTranscriptSchema.extend({ session_id: z.string(), enhancement_job_id: z.string() }).describe("`version=enhanced&format=json`"),
+);
+const liveTranscriptSchema = component(
+  "LiveTranscript",
+  z
+    .object({ session_id: z.string(), duration: seconds("audio"), transcript: z.string(), segments: z.array(liveSegmentSchema) })
+    .describe("`version=live&format=json`: the live finals as saved beside the recording."),
+);
+same<Same<z.infer<typeof liveTranscriptSchema>, LiveTranscript>>();
 
 const jobErrorSchema = component("JobError", z.object({ code: z.string(), message: z.string() }));
 same<Same<z.infer<typeof jobErrorSchema>, JobError>>();
