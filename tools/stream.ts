@@ -31,7 +31,8 @@ const HELP = `usage: edge-transcribe-stream <file.wav> [options]
   --language <code>     e.g. en (default auto)
   --word-timestamps     ask for words in finals
   --no-interim          no partial results
-  --enhance             ask for the batch enhancement and wait for it
+  --enhance             ask for the batch enhancement and wait for it on the same socket
+                        (await_enhancement); if the socket is lost, poll for it instead
   --cleanup             with --enhance: LLM cleanup
   --emotions            with --enhance: emotion labels
   --speakers <n>        with --enhance: number of speakers hint
@@ -298,7 +299,11 @@ if (values["word-timestamps"]) query.set("word_timestamps", "true");
 if (values["no-interim"]) query.set("interim_results", "false");
 if (values.model) query.set("model", values.model);
 if (values.language) query.set("language", values.language);
-if (values.enhance) query.set("enhance_on_end", "true");
+if (values.enhance) {
+  query.set("enhance_on_end", "true");
+  // The enhanced result comes on this socket after session.end; polling is the fallback if it is lost.
+  query.set("await_enhancement", "true");
+}
 if (values.cleanup) query.set("enhance_llm_cleanup", "true");
 if (values.emotions) query.set("enhance_emotions", "true");
 if (values.speakers) query.set("num_speakers", values.speakers);
@@ -313,6 +318,8 @@ let exitCode = 0;
 let stopping = false;
 let sessionEnded = false;
 let following = false;
+/** Session whose enhanced result is still owed on the socket (null: none, or it came). */
+let awaiting: string | null = null;
 let partialShown = false;
 
 const ws = new WebSocket(`${base}/v1/audio/transcriptions/stream?${query}`, { headers, perMessageDeflate: false });
@@ -384,15 +391,42 @@ ws.on("message", (data, isBinary) => {
   if (msg.type === "error" && !msg.recoverable) exitCode = 1;
   if (msg.type === "session.end") {
     sessionEnded = true;
-    if (values.enhance && msg.enhancement_job_id) {
-      following = true;
-      void followEnhancement(msg.session_id).then(() => process.exit(exitCode));
-    }
+    if (values.enhance && msg.enhancement_job_id) awaiting = msg.session_id;
   }
+  if (msg.type.startsWith("enhancement.")) onPushed(msg);
 });
+
+/** The enhanced result pushed on the socket; a timeout falls back to polling. */
+function onPushed(msg: ServerMessage): void {
+  if (msg.type === "enhancement.status") {
+    if (!json) console.log(`enhancement: ${msg.status}${msg.stage ? ` (${msg.stage})` : ""}`);
+    return;
+  }
+  const sessionId = awaiting;
+  awaiting = null;
+  if (msg.type === "enhancement.completed") {
+    const body = { status: "completed", enhancement_job_id: msg.job_id, transcript: msg.transcript as EnhancedResult };
+    if (json) console.log(JSON.stringify({ type: "enhancement", ...body }));
+    else printEnhanced(body.transcript);
+  } else if (msg.type === "enhancement.failed") {
+    if (json) console.log(JSON.stringify({ type: "enhancement", status: "failed", enhancement_job_id: msg.job_id, error: msg.error }));
+    fatal("enhancement_failed", `enhancement failed (${msg.error.code}): ${msg.error.message}`);
+  } else if (msg.type === "enhancement.timeout" && sessionId) {
+    if (!json) console.error(`${msg.message}; polling instead`);
+    follow(sessionId);
+  }
+}
+
+/** Poll for the enhancement (the socket was lost or the server stopped waiting), then exit. */
+function follow(sessionId: string): void {
+  following = true;
+  void followEnhancement(sessionId).then(() => process.exit(exitCode));
+}
 
 ws.on("close", (code, reason) => {
   source.stop();
+  // Closed while the result was still owed (a dropped connection, or a server without push): poll.
+  if (awaiting && !following) follow(awaiting);
   if (following) return;
   if (code === 1000 && sessionEnded) process.exit(exitCode);
   const meaning = CLOSE_MEANING[code] ?? (code === 1000 ? "closed before session.end" : "closed");
