@@ -456,7 +456,7 @@ export function openApiDocument(): Record<string, unknown> {
           summary: "Open a real-time transcription session (WebSocket), or list the caller's sessions (plain GET)",
           description: [
             "Send `Upgrade: websocket`. Parameters are validated **before** the upgrade; unknown parameters are ignored.",
-            "Without an Upgrade header the same path lists the caller's sessions, newest first (`limit`, `cursor`, admin `owner`; scope jobs:read).",
+            "Without an Upgrade header and without session parameters the same path lists the caller's sessions, newest first (`limit`, `cursor`, admin `owner`; scope jobs:read).",
             "enhance_llm_cleanup, enhance_emotions and num_speakers require enhance_on_end=true.",
             "",
             `Client → server: binary audio frames in the declared encoding (whole samples), and JSON ${CLIENT_MESSAGE_TYPES.map((t) => `{"type":"${t}"}`).join(", ")}.`,
@@ -466,7 +466,7 @@ export function openApiDocument(): Record<string, unknown> {
           ].join("\n"),
           security: [{ bearer: [] }, { apiKeyQuery: [] }, { tokenQuery: [] }],
           parameters: [
-            { name: "Upgrade", in: "header", required: false, description: "`websocket` opens a session; absent, the request lists sessions.", schema: { type: "string", const: "websocket" } },
+            { name: "Upgrade", in: "header", required: false, description: "`websocket` opens a session; absent (and no session parameters), the request lists sessions.", schema: { type: "string", const: "websocket" } },
             ...streamParams,
             ...HISTORY_PARAMETERS,
           ],
@@ -475,7 +475,7 @@ export function openApiDocument(): Record<string, unknown> {
             "200": json("SessionList", "Plain GET: the caller's sessions, newest first."),
             "400": error("Invalid or contradictory parameter; `error.param` names it."),
             ...authErrors("realtime"),
-            "426": error("An Upgrade header other than `websocket` (the parameters were valid)."),
+            "426": error("Session parameters or an Upgrade header, but no `Upgrade: websocket` (the parameters were valid)."),
             "403": error("The key lacks the `realtime` scope (upgrade) or `jobs:read` (list), or `owner` without an admin key."),
             "429": error("Too many live sessions for this key."),
             "503": error("The record store is unavailable."),

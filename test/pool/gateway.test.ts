@@ -24,6 +24,9 @@ describe("gateway", () => {
     expect(Array.isArray(page.sessions)).toBe(true);
     const res = await SELF.fetch(`${BASE}${STREAM_PATH}`, { headers: { Upgrade: "h2c" } });
     expect(res.status).toBe(426);
+    // Session parameters without the upgrade: the answer the upgrade would have had (426 here, else the 400).
+    expect((await SELF.fetch(`${BASE}${STREAM_PATH}?encoding=mulaw`)).status).toBe(426);
+    expect((await SELF.fetch(`${BASE}${STREAM_PATH}?encoding=mp3`)).status).toBe(400);
     expect(res.headers.get("upgrade")).toBe("websocket");
     expect(await res.json()).toMatchObject({ error: { code: "upgrade_required" } });
   });

@@ -24,10 +24,19 @@ import { jobView } from "./jobs";
 
 export const stream = new Hono<GatewayEnv>();
 
-/** Any `Upgrade` header opens a session (a non-WebSocket one is answered 426); a plain GET lists sessions. */
-const isUpgrade = (c: Context<GatewayEnv>) => c.req.header("upgrade") !== undefined;
+/** Parameters that only a session takes (credentials aside, which a listing never carries in the URL). */
+const SESSION_PARAMS = Object.keys(streamParamsSchema.shape).filter((k) => k !== "api_key" && k !== "token");
 
-stream.get("/", except(isUpgrade, validate("query", historyQuerySchema), requireAuth("jobs:read"), listHistory));
+/**
+ * A request meant to open a session: an `Upgrade` header, or session
+ * parameters on a plain GET (a client whose upgrade was lost, or the page
+ * asking why one was refused: it gets the 400 or 426 it would have got).
+ * Anything else is a listing of the caller's sessions.
+ */
+const isSessionRequest = (c: Context<GatewayEnv>) =>
+  c.req.header("upgrade") !== undefined || SESSION_PARAMS.some((k) => c.req.query(k) !== undefined);
+
+stream.get("/", except(isSessionRequest, validate("query", historyQuerySchema), requireAuth("jobs:read"), listHistory));
 
 // Parameters are checked before credentials so that a bad request does not use up a one-use token.
 stream.get("/", validate("query", streamParamsSchema), requireAuth("realtime", { query: true }), async (c) => {
