@@ -21,6 +21,8 @@ export interface Receiver {
   received: ReceivedHook[];
   /** Answer the next `n` requests with `status` (then 200 again). */
   failNext(n: number, status?: number): void;
+  /** Hold the next `n` answers back for `ms`. */
+  delayNext(n: number, ms: number): void;
   close(): Promise<void>;
 }
 
@@ -28,6 +30,8 @@ export async function startReceiver(secret: string): Promise<Receiver> {
   const received: ReceivedHook[] = [];
   let failures = 0;
   let failStatus = 500;
+  let delays = 0;
+  let delayMs = 0;
   const verifier = new Webhook(secret);
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -44,7 +48,11 @@ export async function startReceiver(secret: string): Promise<Receiver> {
       const answered = failures > 0 ? failStatus : 200;
       if (failures > 0) failures--;
       received.push({ headers, body, verified, answered });
-      res.writeHead(answered, { "content-type": "text/plain" }).end(answered === 200 ? "ok" : "try again");
+      const wait = delays > 0 ? delayMs : 0;
+      if (delays > 0) delays--;
+      setTimeout(() => {
+        if (!res.destroyed) res.writeHead(answered, { "content-type": "text/plain" }).end(answered === 200 ? "ok" : "try again");
+      }, wait);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -56,6 +64,14 @@ export async function startReceiver(secret: string): Promise<Receiver> {
       failures = n;
       failStatus = status;
     },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    delayNext(n, ms) {
+      delays = n;
+      delayMs = ms;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
