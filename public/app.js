@@ -1,7 +1,8 @@
 /**
  * edge-transcribe browser page: microphone → AudioWorklet (16 kHz s16le mono,
  * 100 ms frames) → WebSocket `/v1/audio/transcriptions/stream`; live text as
- * it arrives; on `session.end`, polls the enhancement and shows it beside the
+ * it arrives; after `session.end` the enhancement is pushed on the same socket
+ * (polled only when the socket was lost) and shown beside the
  * live transcript. Plain JavaScript, no build step. Protocol: README.md
  * "WebSocket protocol" and /openapi.json.
  */
@@ -157,6 +158,8 @@ async function start() {
     enhance_on_end: ui.enhance.checked,
     enhance_llm_cleanup: ui.enhance.checked && ui.cleanup.checked,
     enhance_emotions: ui.enhance.checked && ui.emotions.checked,
+    // The enhanced result is pushed on this socket after session.end; polling is only the fallback.
+    await_enhancement: ui.enhance.checked,
   };
   session = {
     active: true,
@@ -173,6 +176,8 @@ async function start() {
     finals: 0,
     endTimer: 0,
     bytesSent: 0,
+    /** {sessionId, jobId} while the enhanced result is still owed on the socket. */
+    awaiting: null,
   };
   const current = session;
   setControls("starting");
@@ -413,6 +418,25 @@ function onMessage(current, msg) {
     case "session.end":
       onSessionEnd(current, msg);
       return;
+    case "enhancement.status":
+      setEnhancement(msg.status, [msg.stage ? `stage: ${msg.stage}` : "", `job ${msg.job_id}`].filter(Boolean).join(" · "));
+      return;
+    case "enhancement.completed":
+      current.awaiting = null;
+      setEnhancement("completed", `job ${msg.job_id}`);
+      renderEnhanced(msg.transcript || {});
+      sessionsChanged();
+      return;
+    case "enhancement.failed":
+      current.awaiting = null;
+      enhancementFailed(msg.error);
+      sessionsChanged();
+      return;
+    case "enhancement.timeout":
+      // The server stopped waiting (the job goes on): poll it instead.
+      if (current.awaiting) startPolling(current, current.awaiting.sessionId, current.awaiting.jobId);
+      current.awaiting = null;
+      return;
     default:
       return;
   }
@@ -428,10 +452,25 @@ function onSessionEnd(current, msg) {
   if (!current.finals) ui.liveEmpty.textContent = "No speech was recognised in this session.";
   ui.liveEmpty.hidden = current.finals > 0;
   if (msg.enhancement_job_id) {
-    startPolling(current, msg.session_id, msg.enhancement_job_id);
+    current.awaiting = { sessionId: msg.session_id, jobId: msg.enhancement_job_id };
+    setEnhancement("pending", `job ${msg.enhancement_job_id}`);
+    ui.enhancedEmpty.textContent = "Waiting for the enhancement…";
   } else {
     setEnhancement("not_requested", "not requested");
   }
+  sessionsChanged();
+}
+
+/** Tell the history panel (history.js) that the list changed. */
+function sessionsChanged() {
+  window.dispatchEvent(new Event("sessions-changed"));
+}
+
+function enhancementFailed(error) {
+  const err = error || {};
+  setEnhancement("failed", err.code || "");
+  notify("error", `The enhancement failed${err.code ? ` (${err.code})` : ""}:`, err.message || "no details");
+  ui.enhancedEmpty.textContent = "The enhancement failed; the live transcript and the recording are still available.";
 }
 
 async function onClose(current, event) {
@@ -442,6 +481,11 @@ async function onClose(current, event) {
   ui.level.style.width = "0";
   ui.speech.hidden = true;
   setControls("idle");
+  if (current.awaiting) {
+    // The socket was lost before the enhanced result came: poll for it instead.
+    startPolling(current, current.awaiting.sessionId, current.awaiting.jobId);
+    current.awaiting = null;
+  }
   if (!wasActive) return;
   if (!current.opened) {
     // The browser hides the HTTP answer to a refused upgrade; ask again with plain HTTP to show why.
@@ -568,9 +612,7 @@ function startPolling(current, sessionId, jobId) {
           return;
         }
         if (body.status === "failed") {
-          const err = body.error || {};
-          notify("error", `The enhancement failed${err.code ? ` (${err.code})` : ""}:`, err.message || "no details");
-          ui.enhancedEmpty.textContent = "The enhancement failed; the live transcript and the recording are still available.";
+          enhancementFailed(body.error);
           return;
         }
       }

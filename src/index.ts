@@ -6,7 +6,7 @@ import { createApp } from "./gateway/app";
 import { handleQueueBatch } from "./pipeline/consumer";
 import { sweepStalledJobs } from "./pipeline/sweeper";
 import type { AppEnv } from "./config";
-import type { JobMessage } from "./store/records";
+import type { QueueMessage } from "./delivery/messages";
 
 export { TranscriptionSession } from "./session/TranscriptionSession";
 
@@ -19,4 +19,4 @@ export default {
   scheduled: async (controller, env) => {
     await sweepStalledJobs(env, controller.scheduledTime);
   },
-} satisfies ExportedHandler<AppEnv, JobMessage>;
+} satisfies ExportedHandler<AppEnv, QueueMessage>;

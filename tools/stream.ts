@@ -31,7 +31,8 @@ const HELP = `usage: edge-transcribe-stream <file.wav> [options]
   --language <code>     e.g. en (default auto)
   --word-timestamps     ask for words in finals
   --no-interim          no partial results
-  --enhance             ask for the batch enhancement and wait for it
+  --enhance             ask for the batch enhancement and wait for it on the same socket
+                        (await_enhancement); if the socket is lost, poll for it instead
   --cleanup             with --enhance: LLM cleanup
   --emotions            with --enhance: emotion labels
   --speakers <n>        with --enhance: number of speakers hint
@@ -301,7 +302,11 @@ if (values["word-timestamps"]) query.set("word_timestamps", "true");
 if (values["no-interim"]) query.set("interim_results", "false");
 if (values.model) query.set("model", values.model);
 if (values.language) query.set("language", values.language);
-if (values.enhance) query.set("enhance_on_end", "true");
+if (values.enhance) {
+  query.set("enhance_on_end", "true");
+  // The enhanced result comes on this socket after session.end; polling is the fallback if it is lost.
+  query.set("await_enhancement", "true");
+}
 if (values.cleanup) query.set("enhance_llm_cleanup", "true");
 if (values.emotions) query.set("enhance_emotions", "true");
 if (values.speakers) query.set("num_speakers", values.speakers);
@@ -314,6 +319,9 @@ const tty = process.stdout.isTTY && !json;
 
 let exitCode = 0;
 let stopping = false;
+let following = false;
+/** Session whose enhanced result is still owed on the socket (null: none, or it came). */
+let awaiting: string | null = null;
 let partialShown = false;
 
 const stream = new ResumableStream({
@@ -325,6 +333,10 @@ const stream = new ResumableStream({
   onState: (state, detail) => {
     if (state === "reconnecting") problem("reconnecting", `connection lost (${detail}); reconnecting…`);
   },
+  // Closed while the enhanced result was still owed (a dropped connection, or a server without push): poll.
+  onClose: () => {
+    if (awaiting && !following) follow(awaiting);
+  },
 });
 
 stream.start().then(
@@ -333,16 +345,17 @@ stream.start().then(
 );
 
 stream.ended.then(
-  (end) => {
+  () => {
     source.stop();
-    if (!(values.enhance && end.enhancement_job_id)) process.exit(exitCode);
+    // With --enhance the socket stays open for the pushed result (onPushed), or closes into polling.
+    if (!awaiting) process.exit(exitCode);
   },
   (err: unknown) => {
     source.stop();
     if (err instanceof StreamRefused && err.status === 409 && stream.sessionId) {
       // `end` got through just before the connection dropped: the session ended; its results are there.
       problem("ended_while_reconnecting", `the session ended while reconnecting; read it with GET ${httpBase}/v1/audio/transcriptions/stream/${stream.sessionId}`);
-      if (values.enhance) void followEnhancement(stream.sessionId).then(() => process.exit(exitCode));
+      if (values.enhance) follow(stream.sessionId);
       else process.exit(exitCode);
       return;
     }
@@ -361,9 +374,36 @@ function onMessage(msg: ServerMessage): void {
   if (msg.type === "session.begin" && values.mic && !json) console.error("recording: press Ctrl-C to end the session");
   if (msg.type === "session.resumed" && !json) console.error(`reconnected: the service holds ${msg.bytes_received} bytes; sending the rest again`);
   if (msg.type === "error" && !msg.recoverable) exitCode = 1;
-  if (msg.type === "session.end" && values.enhance && msg.enhancement_job_id) {
-    void followEnhancement(msg.session_id).then(() => process.exit(exitCode));
+  if (msg.type === "session.end" && values.enhance && msg.enhancement_job_id) awaiting = msg.session_id;
+  if (msg.type.startsWith("enhancement.")) onPushed(msg);
+}
+
+/** The enhanced result pushed on the socket; a timeout falls back to polling. */
+function onPushed(msg: ServerMessage): void {
+  if (msg.type === "enhancement.status") {
+    if (!json) console.log(`enhancement: ${msg.status}${msg.stage ? ` (${msg.stage})` : ""}`);
+    return;
   }
+  const sessionId = awaiting;
+  awaiting = null;
+  if (msg.type === "enhancement.completed") {
+    const body = { status: "completed", enhancement_job_id: msg.job_id, transcript: msg.transcript as EnhancedResult };
+    if (json) console.log(JSON.stringify({ type: "enhancement", ...body }));
+    else printEnhanced(body.transcript);
+    process.exit(exitCode);
+  } else if (msg.type === "enhancement.failed") {
+    if (json) console.log(JSON.stringify({ type: "enhancement", status: "failed", enhancement_job_id: msg.job_id, error: msg.error }));
+    fatal("enhancement_failed", `enhancement failed (${msg.error.code}): ${msg.error.message}`);
+  } else if (msg.type === "enhancement.timeout" && sessionId) {
+    if (!json) console.error(`${msg.message}; polling instead`);
+    follow(sessionId);
+  }
+}
+
+/** Poll for the enhancement (the socket was lost or the server stopped waiting), then exit. */
+function follow(sessionId: string): void {
+  following = true;
+  void followEnhancement(sessionId).then(() => process.exit(exitCode));
 }
 
 /** The service refused the session (or its resume): say why, in terms of this tool's options. */

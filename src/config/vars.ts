@@ -90,6 +90,17 @@ export const CONFIG_VARS = {
   WORKERS_AI_FLUX_EOT_TIMEOUT_MS: optionalNumber(1, 3_600_000, "ms"),
   /** flux: what `flush` does (README "Engines"): close the turn on our side, send ForceEndTurn, or nothing. */
   WORKERS_AI_FLUX_FLUSH: oneOf(["local", "ForceEndTurn", "none"], "local"),
+  /** Each webhook POST is abandoned after this long. */
+  WEBHOOK_TIMEOUT_MS: int(100, 30_000, 10_000, "ms"),
+  /** Attempts per webhook event, the first included; waits grow 4× from the base (12 spans the Queue's 12 h delay limit). */
+  WEBHOOK_MAX_ATTEMPTS: int(1, 12, 8),
+  WEBHOOK_RETRY_BASE_SECONDS: int(1, 3600, 10, "s"),
+  /** Local development only: http:// and loopback/private webhook hosts. */
+  WEBHOOK_ALLOW_LOCAL_URLS: oneOf(["true", "false"], "false"),
+  /** Results larger than this (bytes of JSON) are referenced by path instead of inlined. */
+  WEBHOOK_INLINE_MAX_BYTES: int(0, MIB, 262_144, "bytes"),
+  /** Longest a socket that asked for await_enhancement is held open after session.end. */
+  ENHANCEMENT_AWAIT_MAX_SECONDS: int(1, 86_400, 900, "s"),
 } as const satisfies Record<string, VarSpec>;
 
 export type ConfigVar = keyof typeof CONFIG_VARS;

@@ -35,6 +35,8 @@ import type { FinalSegment } from "../session/state";
 import { JOB_ID_PATTERN, SESSION_ID_PATTERN } from "../store/ids";
 import type { EndReason, EnhancementStatus, JobError, JobParameters, JobStatus, SessionStatus } from "../store/records";
 import { ERROR_STATUS, type ApiErrorBody, type ApiErrorCode } from "./errors";
+import type { LiveTranscript } from "../exports/export";
+import { HISTORY_PARAMETERS, historyPageSchema, JOB_FORMAT_PARAM, jobDownload, resultPaths, webhookDeliverySchema, type PathHelpers } from "./openapi-results";
 
 /* ------------------------------------------------------------------ */
 /* Compile-time ties between declared schemas and the routes' types    */
@@ -109,6 +111,8 @@ export const sessionConfigSchema = component(
       enhance_llm_cleanup: z.boolean(),
       enhance_emotions: z.boolean(),
       num_speakers: z.number().int().nullable(),
+      enhance_webhook_url: z.string().nullable(),
+      await_enhancement: z.boolean(),
     })
     .describe("The effective session parameters (credentials stripped, model resolved)."),
 );
@@ -196,6 +200,18 @@ export const enhancedTranscriptSchema = component(
 );
 same<Same<z.infer<typeof enhancedTranscriptSchema>, EnhancedTranscript>>();
 
+component(
+  "EnhancedTranscriptDownload",
+  enhancedTranscriptSchema.extend({ session_id: z.string(), enhancement_job_id: z.string() }).describe("`version=enhanced&format=json`"),
+);
+const liveTranscriptSchema = component(
+  "LiveTranscript",
+  z
+    .object({ session_id: z.string(), duration: seconds("audio"), transcript: z.string(), segments: z.array(liveSegmentSchema) })
+    .describe("`version=live&format=json`: the live finals as saved beside the recording."),
+);
+same<Same<z.infer<typeof liveTranscriptSchema>, LiveTranscript>>();
+
 const jobErrorSchema = component("JobError", z.object({ code: z.string(), message: z.string() }));
 same<Same<z.infer<typeof jobErrorSchema>, JobError>>();
 
@@ -237,10 +253,13 @@ export const jobSchema = component(
       parameters: jobParametersSchema,
       stage: z.string().nullable(),
       error: jobErrorSchema.nullable(),
+      webhook: component("WebhookDelivery", webhookDeliverySchema).nullable(),
     })
     .extend(enhancedTranscriptSchema.partial().shape)
     .describe("The job; once completed it also carries the EnhancedTranscript fields."),
 );
+
+component("SessionList", historyPageSchema);
 
 export const uploadAcceptedSchema = component("UploadAccepted", z.object({ id: z.string(), status: z.literal("pending") }));
 
@@ -272,8 +291,17 @@ const PARAM_DESCRIPTIONS: Record<keyof StreamParamsInput, string> = {
   enhance_llm_cleanup: "LLM cleanup in the enhancement. Requires enhance_on_end=true.",
   enhance_emotions: "Emotion labels in the enhancement. Requires enhance_on_end=true.",
   num_speakers: `Diarization hint: an integer from 1 to ${MAX_SPEAKERS}. Requires enhance_on_end=true.`,
+  enhance_webhook_url:
+    "Signed webhook (Standard Webhooks) for the enhancement's `enhancement.completed` / `enhancement.failed`: https, no credentials, public hosts. Requires enhance_on_end=true; default: the key's webhook URL.",
+  await_enhancement:
+    "After `session.end`, keep the socket open and push `enhancement.status`, then `enhancement.completed` / `enhancement.failed` (or `enhancement.timeout`), then close 1000. Requires enhance_on_end=true.",
   api_key: "API key, where an Authorization header cannot be set (browsers). Prefer `token`.",
   token: "One-use token from POST /v1/auth/tokens (browsers).",
+};
+
+/** Upload fields whose name differs from the stream's. */
+const UPLOAD_DESCRIPTIONS: Record<string, string> = {
+  webhook_url: "Signed webhook (Standard Webhooks) for this job's `enhancement.completed` / `enhancement.failed`: https, no credentials, public hosts. Default: the key's webhook URL.",
 };
 
 function stripMeta(schema: JsonSchema): JsonSchema {
@@ -307,7 +335,7 @@ export function uploadFormFields(): Record<string, JsonSchema> {
       const fallback = defaults[name];
       return [
         name,
-        { ...schema, ...(fallback === undefined ? {} : { default: String(fallback) }), description: PARAM_DESCRIPTIONS[name as keyof StreamParamsInput] ?? "" },
+        { ...schema, ...(fallback === undefined ? {} : { default: String(fallback) }), description: UPLOAD_DESCRIPTIONS[name] ?? PARAM_DESCRIPTIONS[name as keyof StreamParamsInput] ?? "" },
       ];
     }),
   );
@@ -352,6 +380,10 @@ const SERVER_MESSAGE_TYPES: Record<ServerMessageType, true> = {
   warning: true,
   error: true,
   "session.end": true,
+  "enhancement.status": true,
+  "enhancement.completed": true,
+  "enhancement.failed": true,
+  "enhancement.timeout": true,
 };
 
 let cached: Record<string, unknown> | null = null;
@@ -363,6 +395,7 @@ export function openApiDocument(): Record<string, unknown> {
   const schemas = Object.fromEntries(Object.entries(generated).map(([id, s]) => [id, stripMeta(s as JsonSchema)]));
   const streamParams = streamQueryParameters();
   const uploadFields = uploadFormFields();
+  const helpers: PathHelpers = { ref, error, authErrors, sessionIdParam, jobIdParam };
 
   cached = {
     openapi: "3.1.0",
@@ -424,9 +457,10 @@ export function openApiDocument(): Record<string, unknown> {
         get: {
           tags: ["realtime"],
           operationId: "openStream",
-          summary: "Open a real-time transcription session (WebSocket)",
+          summary: "Open a real-time transcription session (WebSocket), or list the caller's sessions (plain GET)",
           description: [
             "Send `Upgrade: websocket`. Parameters are validated **before** the upgrade; unknown parameters are ignored.",
+            "Without an Upgrade header and without session parameters the same path lists the caller's sessions, newest first (`limit`, `cursor`, admin `owner`; scope jobs:read).",
             "enhance_llm_cleanup, enhance_emotions and num_speakers require enhance_on_end=true.",
             "",
             `Client → server: binary audio frames in the declared encoding (whole samples), and JSON ${CLIENT_MESSAGE_TYPES.map((t) => `{"type":"${t}"}`).join(", ")}.`,
@@ -436,14 +470,17 @@ export function openApiDocument(): Record<string, unknown> {
           ].join("\n"),
           security: [{ bearer: [] }, { apiKeyQuery: [] }, { tokenQuery: [] }],
           parameters: [
-            { name: "Upgrade", in: "header", required: true, schema: { type: "string", const: "websocket" } },
+            { name: "Upgrade", in: "header", required: false, description: "`websocket` opens a session; absent (and no session parameters), the request lists sessions.", schema: { type: "string", const: "websocket" } },
             ...streamParams,
+            ...HISTORY_PARAMETERS,
           ],
           responses: {
             "101": { description: "Switching Protocols: the session starts with a `session.begin` message." },
+            "200": json("SessionList", "Plain GET: the caller's sessions, newest first."),
             "400": error("Invalid or contradictory parameter; `error.param` names it."),
             ...authErrors("realtime"),
-            "426": error("A plain GET without `Upgrade: websocket` (the parameters were valid)."),
+            "426": error("Session parameters or an Upgrade header, but no `Upgrade: websocket` (the parameters were valid)."),
+            "403": error("The key lacks the `realtime` scope (upgrade) or `jobs:read` (list), or `owner` without an admin key."),
             "429": error("Too many live sessions for this key."),
             "503": error("The record store is unavailable."),
           },
@@ -501,6 +538,7 @@ export function openApiDocument(): Record<string, unknown> {
           },
         },
       },
+      ...resultPaths(helpers),
       "/v1/audio/transcriptions": {
         post: {
           tags: ["jobs"],
@@ -537,10 +575,12 @@ export function openApiDocument(): Record<string, unknown> {
         get: {
           tags: ["jobs"],
           operationId: "getJob",
-          summary: "Job status, and the result once completed",
-          parameters: [jobIdParam],
+          summary: "Job status, and the result once completed (or as a caption/text download)",
+          parameters: [jobIdParam, JOB_FORMAT_PARAM],
           responses: {
-            "200": json("Job", "The job."),
+            "200": jobDownload(helpers),
+            "400": error("Invalid `format`."),
+            "409": error("`format` srt, vtt or txt of a job that has not completed."),
             ...authErrors("jobs:read"),
             "404": error("No such job (or not this key's)."),
             "503": error("The record store is unavailable."),

@@ -2,9 +2,12 @@
  * The enhancement queue consumer. Deliveries are at least once, so every step
  * is idempotent: the job id names the job, its record says what is done.
  */
-import { loadConfig, logConfigError, type AppEnv } from "../config";
+import { loadConfig, logConfigError, type AppEnv, type ServiceConfig } from "../config";
+import { onJobFinished } from "../delivery/job-finished";
+import { isDeliveryMessage, type DeliveryMessage, type QueueMessage } from "../delivery/messages";
+import { tellFinished } from "../delivery/session-notify";
+import { sendWebhookAttempt } from "../delivery/webhook-send";
 import { errorMessage, log } from "../log";
-import type { JobMessage } from "../store/records";
 import { createRedis } from "../store/redis";
 import { Store } from "../store/store";
 import { runJob } from "./run";
@@ -19,16 +22,34 @@ const DEAD_LETTER_SUFFIX = "-dlq";
  */
 const INVALID_CONFIG_RETRY_SECONDS = 300;
 
-export async function handleQueueBatch(batch: MessageBatch<JobMessage>, env: AppEnv): Promise<void> {
+export async function handleQueueBatch(batch: MessageBatch<QueueMessage>, env: AppEnv): Promise<void> {
   const loaded = loadConfig(env);
   if (!loaded.ok) {
     logConfigError(loaded.error, `queue ${batch.queue}: ${batch.messages.length} message(s) put back`);
     batch.retryAll({ delaySeconds: INVALID_CONFIG_RETRY_SECONDS });
     return;
   }
-  const store = new Store(createRedis(env), loaded.config.store);
+  const config = loaded.config;
+  const redis = createRedis(env);
+  const store = new Store(redis, config.store);
   const deadLetter = batch.queue.endsWith(DEAD_LETTER_SUFFIX);
   for (const message of batch.messages) {
+    if (isDeliveryMessage(message.body)) {
+      // Delivery retries are scheduled by the handlers themselves; a throw means the store failed.
+      // In the dead-letter queue they are dropped: their state on the job says how far they got.
+      if (deadLetter) message.ack();
+      else {
+        const body: DeliveryMessage = message.body;
+        await runDelivery(env, store, redis, config, body).then(
+          () => message.ack(),
+          (err: unknown) => {
+            log("warn", "delivery.retry", { kind: body.kind, job_id: body.job_id, message: errorMessage(err) });
+            message.retry({ delaySeconds: Math.min(300, 5 * 2 ** (message.attempts - 1)) });
+          },
+        );
+      }
+      continue;
+    }
     const jobId = message.body?.job_id;
     if (typeof jobId !== "string") {
       log("error", "job.bad_message", { queue: batch.queue });
@@ -36,10 +57,12 @@ export async function handleQueueBatch(batch: MessageBatch<JobMessage>, env: App
       continue;
     }
     if (deadLetter) {
-      await recordDeadLetter(store, jobId).then(
-        () => message.ack(),
-        () => message.retry(),
-      );
+      await recordDeadLetter(store, jobId)
+        .then(() => onJobFinished(env, store, redis, jobId))
+        .then(
+          () => message.ack(),
+          () => message.retry(),
+        );
       continue;
     }
     try {
@@ -47,6 +70,9 @@ export async function handleQueueBatch(batch: MessageBatch<JobMessage>, env: App
       // A permanent failure is recorded on the job; the message still goes to
       // the dead-letter queue, where failed jobs are kept for inspection.
       if (outcome === "failed") await env.ENHANCEMENT_DLQ.send(message.body);
+      // Webhook and push once the job finished (again on a duplicate: idempotent, and it covers a
+      // delivery that died between finishing the job and this).
+      await onJobFinished(env, store, redis, jobId);
       message.ack();
     } catch (err) {
       // Transient: back off, then let the queue redeliver (and dead-letter after max_retries).
@@ -55,6 +81,18 @@ export async function handleQueueBatch(batch: MessageBatch<JobMessage>, env: App
       message.retry({ delaySeconds });
     }
   }
+}
+
+async function runDelivery(
+  env: AppEnv,
+  store: Store,
+  redis: ReturnType<typeof createRedis>,
+  config: ServiceConfig,
+  body: DeliveryMessage,
+): Promise<void> {
+  if (body.kind === "webhook") return sendWebhookAttempt({ env, store, redis, config: config.delivery }, body);
+  const job = await store.getJob(body.job_id);
+  if (job) await tellFinished(env, job, body.attempt);
 }
 
 /**

@@ -11,6 +11,7 @@ import { EngineError } from "../engines/batch/errors";
 import type { BatchTranscriber } from "../engines/batch/types";
 import { createLlmClient } from "../engines/llm";
 import type { LlmClient } from "../engines/llm/types";
+import { tellStage } from "../delivery/session-notify";
 import { errorMessage, log } from "../log";
 import { r2Keys } from "../store/keys";
 import type { JobMessage, JobRecord } from "../store/records";
@@ -54,8 +55,11 @@ export function enginesFor(env: AppEnv): JobEngines {
 /** How a delivery ended: the consumer dead-letters permanent failures. Transient failures throw. */
 export type JobOutcome = "completed" | "failed" | "duplicate";
 
+/** Told when a stage starts (the session object pushes it to a waiting socket); must not throw. */
+export type StageObserver = (job: JobRecord, stage: StageName) => Promise<void>;
+
 export async function runJob(env: AppEnv, store: Store, message: JobMessage, attempt: number): Promise<JobOutcome> {
-  return runJobWith(env.RECORDINGS, store, message, attempt, enginesFor(env));
+  return runJobWith(env.RECORDINGS, store, message, attempt, enginesFor(env), (job, stage) => tellStage(env, job, stage));
 }
 
 /** {@link runJob} with explicit engines. */
@@ -65,6 +69,7 @@ export async function runJobWith(
   message: JobMessage,
   attempt: number,
   engines: JobEngines,
+  onStage: StageObserver = async () => undefined,
 ): Promise<JobOutcome> {
   const job = await store.getJob(message.job_id);
   // Transient: the record may be written after the message (or Redis may be lagging); the DLQ ends it.
@@ -79,7 +84,7 @@ export async function runJobWith(
 
   const stages = new StageStore(bucket, job.id);
   try {
-    const result = await runStages(bucket, store, job, message, attempt, engines, stages);
+    const result = await runStages(bucket, store, job, message, attempt, engines, stages, onStage);
     const resultKey = r2Keys.jobResult(job.id);
     await bucket.put(resultKey, JSON.stringify(result.transcript), { httpMetadata: { contentType: "application/json" } });
     await store.updateJob(job.id, {
@@ -122,6 +127,7 @@ async function runStages(
   attempt: number,
   engines: JobEngines,
   stages: StageStore,
+  onStage: StageObserver,
 ) {
   const params = job.parameters ?? message.parameters;
   const audioKey = job.audio_key || message.audio_key;
@@ -133,6 +139,7 @@ async function runStages(
     const done = await stages.load<T>(name);
     if (done !== null) return done;
     await store.updateJob(job.id, { stage: name });
+    await onStage(job, name);
     const output = await compute();
     await stages.save(name, output);
     return output;
@@ -183,5 +190,6 @@ async function runStages(
     : null;
 
   await store.updateJob(job.id, { stage: "assemble" });
+  await onStage(job, "assemble");
   return { transcript: assemble(transcript, speakers, cleanup, emotions), savedStages: saved };
 }

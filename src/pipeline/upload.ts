@@ -41,6 +41,8 @@ export interface UploadOptions {
   num_speakers?: number | null;
   /** @default "auto" */
   language?: string;
+  /** Webhook for this job (README "Webhooks"), already checked by the route. @default null: the key's default */
+  webhook_url?: string | null;
 }
 
 export interface UploadRequest {
@@ -95,6 +97,7 @@ export async function createUploadJob(env: AppEnv, store: Store, request: Upload
       language: options.language || "auto",
     }),
     audio_key: r2Keys.upload(id, UPLOAD_AUDIO_NAME),
+    webhook_url: options.webhook_url ?? null,
   });
   const message = jobMessage(job);
 

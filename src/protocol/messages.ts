@@ -23,7 +23,8 @@ export const BYTES_PER_SAMPLE: Record<AudioEncoding, number> = {
 
 export type ClientControlMessage =
   | { type: "flush" }
-  | { type: "end" }
+  /** `await_enhancement`: keep the socket open after session.end until the enhanced result is pushed. */
+  | { type: "end"; await_enhancement?: boolean }
   | { type: "keepalive" };
 
 export const CLIENT_MESSAGE_TYPES = ["flush", "end", "keepalive"] as const;
@@ -139,7 +140,45 @@ export interface SessionEndMessage {
   bytes_dropped: number;
 }
 
+/** A stage of the session's enhancement job started (only to a socket awaiting the enhancement). */
+export interface EnhancementStatusMessage {
+  type: "enhancement.status";
+  job_id: string;
+  status: "pending" | "processing";
+  /** The stage now running (README of the pipeline); null while pending. */
+  stage: string | null;
+}
+
+export interface EnhancementCompletedMessage {
+  type: "enhancement.completed";
+  job_id: string;
+  /** The whole enhanced transcript (DESIGN §5), as GET …/enhancement shows it. */
+  transcript: unknown;
+}
+
+export interface EnhancementFailedMessage {
+  type: "enhancement.failed";
+  job_id: string;
+  error: { code: string; message: string };
+}
+
+/** ENHANCEMENT_AWAIT_MAX_SECONDS passed: the socket closes; poll the job instead. */
+export interface EnhancementTimeoutMessage {
+  type: "enhancement.timeout";
+  job_id: string;
+  /** Where to poll: GET this path. */
+  poll: string;
+  message: string;
+}
+
+export type EnhancementPushMessage =
+  | EnhancementStatusMessage
+  | EnhancementCompletedMessage
+  | EnhancementFailedMessage
+  | EnhancementTimeoutMessage;
+
 export type ServerMessage =
+  | EnhancementPushMessage
   | SessionBeginMessage
   | AudioAckMessage
   | SessionResumedMessage
@@ -186,6 +225,8 @@ export const WARNING_CODES = {
   engineFallback: "engine_fallback",
   /** The enhancement job could not be recorded yet; it will be retried. */
   enhancementDeferred: "enhancement_deferred",
+  /** `await_enhancement` on a session that requested no enhancement: the socket closes after session.end. */
+  nothingToAwait: "nothing_to_await",
 } as const;
 export type WarningCode = (typeof WARNING_CODES)[keyof typeof WARNING_CODES];
 

@@ -25,6 +25,7 @@ function parseControl(text: string): ControlRequest {
   }
   const type = typeof parsed === "object" && parsed !== null ? (parsed as { type?: unknown }).type : undefined;
   if (typeof type !== "string") return invalid("control messages must be JSON objects with a string 'type'");
+  if (type === "end") return (parsed as { await_enhancement?: unknown }).await_enhancement === true ? { type, await_enhancement: true } : { type };
   if ((CLIENT_MESSAGE_TYPES as readonly string[]).includes(type)) return { type } as ClientControlMessage;
   return invalid(`unknown message type '${type.slice(0, 64)}'; expected ${CLIENT_MESSAGE_TYPES.join(", ")}`);
 }

@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { MAX_STREAM_SAMPLE_RATE, MIN_INPUT_SAMPLE_RATE } from "../audio/limits";
+import { MAX_WEBHOOK_URL_CHARS } from "../delivery/webhook-url";
 import { AUDIO_ENCODINGS } from "./messages";
 
 /** `true/false/1/0` → boolean; anything else is a validation error. */
@@ -22,6 +23,9 @@ export const queryInt = (min: number, max: number) =>
     .regex(/^\d+$/, { error: `must be an integer from ${min} to ${max}` })
     .transform(Number)
     .pipe(z.number().int().min(min, { error: `must be at least ${min}` }).max(max, { error: `must be at most ${max}` }));
+
+/** Shape only; which URLs are allowed depends on the deployment (src/delivery/webhook-url.ts). */
+const webhookUrlParam = z.string().min(1).max(MAX_WEBHOOK_URL_CHARS, { error: `must be at most ${MAX_WEBHOOK_URL_CHARS} characters` }).optional();
 
 /** The stream's `sample_rate` range (uploads share the minimum; see ../audio/limits). */
 export const MIN_SAMPLE_RATE = MIN_INPUT_SAMPLE_RATE;
@@ -67,12 +71,16 @@ export const streamParamsSchema = z
     enhance_llm_cleanup: queryBool(false),
     enhance_emotions: queryBool(false),
     num_speakers: queryInt(1, MAX_SPEAKERS).optional(),
+    /** Webhook for this session's enhancement (README "Webhooks"; the URL rules are checked by the route). */
+    enhance_webhook_url: webhookUrlParam,
+    /** Keep the socket open after session.end until the enhanced result is pushed. */
+    await_enhancement: queryBool(false),
     api_key: maxLength(MAX_CREDENTIAL_LENGTH, "an API key").optional(),
     token: maxLength(MAX_CREDENTIAL_LENGTH, "a browser token").optional(),
   })
   .superRefine((p, ctx) => {
-    for (const option of ["enhance_llm_cleanup", "enhance_emotions", "num_speakers"] as const) {
-      const set = option === "num_speakers" ? p.num_speakers !== undefined : p[option];
+    for (const option of ["enhance_llm_cleanup", "enhance_emotions", "num_speakers", "enhance_webhook_url", "await_enhancement"] as const) {
+      const set = option === "num_speakers" || option === "enhance_webhook_url" ? p[option] !== undefined : p[option];
       if (set && !p.enhance_on_end) {
         ctx.addIssue({
           code: "custom",
@@ -92,6 +100,7 @@ export const uploadOptionsSchema = z.object({
   enhance_llm_cleanup: queryBool(false),
   enhance_emotions: queryBool(false),
   num_speakers: queryInt(1, MAX_SPEAKERS).optional(),
+  webhook_url: webhookUrlParam,
 });
 
 export type StreamParamsInput = z.input<typeof streamParamsSchema>;
@@ -109,6 +118,10 @@ export interface SessionConfig {
   enhance_llm_cleanup: boolean;
   enhance_emotions: boolean;
   num_speakers: number | null;
+  /** Where the enhancement's webhook goes (null: the key's default, if any). */
+  enhance_webhook_url: string | null;
+  /** session.end is followed by the enhanced result on the same socket. */
+  await_enhancement: boolean;
 }
 
 export function toSessionConfig(
@@ -127,5 +140,7 @@ export function toSessionConfig(
     enhance_llm_cleanup: parsed.enhance_llm_cleanup,
     enhance_emotions: parsed.enhance_emotions,
     num_speakers: parsed.num_speakers ?? null,
+    enhance_webhook_url: parsed.enhance_webhook_url ?? null,
+    await_enhancement: parsed.await_enhancement,
   };
 }

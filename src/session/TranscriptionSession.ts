@@ -15,6 +15,7 @@ import { DurableObject } from "cloudflare:workers";
 import { createAudioConverter, isWholeSamples, type AudioConverter } from "../audio/convert";
 import { roundMs, streamSeconds } from "../audio/format";
 import { loadConfig, logConfigError, type AppEnv, type ServiceConfig } from "../config";
+import type { EnhancementUpdate } from "../delivery/push-types";
 import { errorMessage, log } from "../log";
 import type { ClientProtocol, SessionEvent } from "../protocol/client-protocol";
 import { CLOSE_CODES, ERROR_CODES, WARNING_CODES, type ErrorCode, type ErrorMessage } from "../protocol/messages";
@@ -29,6 +30,7 @@ import { closeFor, echoableCloseCode, INTERNAL_ERROR_CLOSE, maxDurationClose, NO
 import { dueAction, MAX_RECORDING_ATTEMPTS, nextDeadline, type DeadlineInputs } from "./deadlines";
 import { EngineLink } from "./engine-link";
 import { decodeDevFaults, decodeHandoff, HandoffError, type ResumeHandoff } from "./handoff";
+import { EnhancementPush } from "./enhancement-push";
 import { StreamProgress } from "./progress";
 import { newResumeToken, refuseResume } from "./resume";
 import { liveEvent } from "./live-events";
@@ -54,6 +56,8 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
   #converter: AudioConverter | null = null;
   #link: EngineLink | null = null;
   #progress!: StreamProgress;
+  /** The enhanced result pushed to a socket that awaits it. */
+  #push!: EnhancementPush;
   #ending: Promise<void> | null = null;
   #lastActivity = Date.now();
 
@@ -91,6 +95,7 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
       (bytes) => this.#emit({ type: "audio.ack", bytes }),
     );
     this.#slot = new SlotLease(env, config.auth.slotLeaseSeconds);
+    this.#push = new EnhancementPush(this.ctx, { sockets: () => this.#sockets(), emit: (m) => this.#emit(m) }, env.RECORDINGS, config.delivery.awaitMaxSeconds);
     this.#outbox = new StoreOutbox(
       this.#state,
       env,
@@ -209,6 +214,13 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
     this.#progress.persist();
   }
 
+  /** RPC from the enhancement pipeline: a stage started or the job finished (pushed to a waiting client). */
+  async enhancementUpdate(update: EnhancementUpdate): Promise<void> {
+    if (!this.#state.exists || !this.#loaded.ok) return;
+    await this.#push.onUpdate(update);
+    await this.#scheduleAlarm();
+  }
+
   /* -------------------------- client messages ------------------------- */
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
@@ -269,6 +281,7 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
         if (this.#state.meta.phase === "active") this.#link?.flush();
         return;
       case "end":
+        this.#push.noteEnd(request.await_enhancement === true);
         return this.#end("client_end", NORMAL_CLOSE);
       case "invalid":
         if (this.#invalidReplies.take(now)) this.#emitTo(ws, errorEvent(ERROR_CODES.invalidMessage, request.reason, true));
@@ -334,6 +347,7 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
           await this.#outbox.sync();
           break;
         case "retry_owed":
+          this.#push.onAlarm(now);
           if (!this.#recordingFinished()) await retryRecording(this.#state, this.#recorder!);
           await saveLiveTranscript(this.#state, this.#recorder!, this.env.RECORDINGS);
           await this.#outbox.sync();
@@ -351,7 +365,7 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
   }
 
   #deadlineInputs(): DeadlineInputs {
-    return { meta: this.#state.meta, lastActivity: this.#lastActivity, recordingFinished: this.#recordingFinished() };
+    return { meta: this.#state.meta, lastActivity: this.#lastActivity, recordingFinished: this.#recordingFinished(), pushDeadline: this.#push.deadline() };
   }
 
   /* ------------------------------- end ------------------------------- */
@@ -436,7 +450,9 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
       enhancement_job_id: meta.jobId,
       bytes_dropped: dropped.bytes,
     });
-    for (const ws of this.ctx.getWebSockets()) {
+    // A client awaiting the enhancement keeps its socket (closed by the push, or by its deadline).
+    const held = this.#push.holdOpen({ sessionId: meta.sessionId, jobId: meta.jobId, askedInUrl: meta.config.await_enhancement === true, closeCode: close.code });
+    for (const ws of held ? [] : this.ctx.getWebSockets()) {
       try {
         ws.close(close.code, close.reason);
       } catch {

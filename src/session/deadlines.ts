@@ -32,6 +32,8 @@ export interface DeadlineInputs {
   /** Last message from the client (ms). Memory only: after a restart, the restart time. */
   lastActivity: number;
   recordingFinished: boolean;
+  /** When a client's wait for the pushed enhancement ends (null: nobody waits). */
+  pushDeadline: number | null;
 }
 
 export type DueAction =
@@ -66,7 +68,7 @@ export function dueAction({ meta, lastActivity }: DeadlineInputs, now: number, c
 }
 
 /** When the alarm should next fire (ms), or null when nothing is left to do. */
-export function nextDeadline({ meta, lastActivity, recordingFinished }: DeadlineInputs, now: number, cfg: DeadlineConfig): number | null {
+export function nextDeadline({ meta, lastActivity, recordingFinished, pushDeadline }: DeadlineInputs, now: number, cfg: DeadlineConfig): number | null {
   switch (meta.phase) {
     case "active": {
       const gone = meta.clientGoneAt !== null ? meta.clientGoneAt + cfg.clientGoneGraceSeconds * 1000 : lastActivity + cfg.idleTimeoutSeconds * 1000;
@@ -75,8 +77,11 @@ export function nextDeadline({ meta, lastActivity, recordingFinished }: Deadline
     }
     case "ending":
       return now + ENDING_RECHECK_MS;
-    case "ended":
-      return owesWork(meta, recordingFinished) ? (meta.storeRetryAt ?? now + ENDED_RETRY_MS) : null;
+    case "ended": {
+      const owed = owesWork(meta, recordingFinished) ? (meta.storeRetryAt ?? now + ENDED_RETRY_MS) : null;
+      if (pushDeadline === null) return owed;
+      return owed === null ? pushDeadline : Math.min(owed, pushDeadline);
+    }
   }
 }
 

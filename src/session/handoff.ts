@@ -25,6 +25,8 @@ const sessionConfigSchema = z.object({
   enhance_llm_cleanup: z.boolean(),
   enhance_emotions: z.boolean(),
   num_speakers: z.number().int().positive().nullable(),
+  enhance_webhook_url: z.string().nullable(),
+  await_enhancement: z.boolean(),
 }) satisfies z.ZodType<SessionConfig>;
 
 const sessionId = z.string().regex(/^sess_[0-9a-z]{26,}$/);

@@ -117,6 +117,7 @@ export function jobRecordFor(meta: SessionMeta): JobRecord {
       language: meta.config.language,
     }),
     audio_key: r2Keys.recording(meta.sessionId),
+    webhook_url: meta.config.enhance_webhook_url ?? null,
   });
 }
 

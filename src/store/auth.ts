@@ -18,6 +18,17 @@ export interface ApiKeyRecord {
   created_at: string;
 }
 
+/** Where a key's webhooks go by default, and the secret that signs them (Standard Webhooks `whsec_…`). */
+export interface WebhookSettings {
+  url: string | null;
+  secret: string | null;
+}
+
+/** A new Standard Webhooks signing secret: `whsec_` and 24 random bytes, base64. */
+export function newWebhookSecret(): string {
+  return `whsec_${btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(24))))}`;
+}
+
 export interface Principal {
   keyId: string;
   scopes: readonly Scope[];
@@ -66,16 +77,59 @@ export class AuthStore {
     this.#redis = redis;
   }
 
-  /** Create a key; the secret is returned once and never stored. */
-  async createKey(name: string, scopes: Scope[]): Promise<{ secret: string; record: ApiKeyRecord }> {
+  /**
+   * Create a key; the secret is returned once and never stored. The key's
+   * webhook signing secret is returned once too, but has to be stored as it
+   * is: an HMAC is signed with the secret itself, not a hash of it.
+   */
+  async createKey(
+    name: string,
+    scopes: Scope[],
+    webhookUrl: string | null = null,
+  ): Promise<{ secret: string; webhookSecret: string; record: ApiKeyRecord }> {
     const secret = `etk_${randomHex(20)}`;
+    const webhookSecret = newWebhookSecret();
     const hash = await sha256Hex(secret);
     const record: ApiKeyRecord = { id: `key_${randomHex(8)}`, name, scopes, created_at: new Date().toISOString() };
     const tx = this.#redis.multi();
-    tx.hset(redisKeys.apiKey(hash), { ...record, scopes: JSON.stringify(scopes) });
+    tx.hset(redisKeys.apiKey(hash), {
+      ...record,
+      scopes: JSON.stringify(scopes),
+      webhook_secret: webhookSecret,
+      webhook_url: webhookUrl ?? "",
+    });
     tx.hset(redisKeys.apiKeyIndex, { [record.id]: hash });
     await tx.exec();
-    return { secret, record };
+    return { secret, webhookSecret, record };
+  }
+
+  /** A key's webhook default and signing secret; null when there is no such key. */
+  async webhookSettings(id: string): Promise<WebhookSettings | null> {
+    const hash = (await this.#redis.hget(redisKeys.apiKeyIndex, id)) as string | null;
+    if (!hash) return null;
+    const raw = hashFromReply(await this.#redis.hgetall(redisKeys.apiKey(hash)));
+    if (!raw?.id) return null;
+    return { url: raw.webhook_url || null, secret: raw.webhook_secret || null };
+  }
+
+  /**
+   * Replace a key's signing secret (returned once); events signed from now on
+   * use the new one. Null when there is no such key.
+   */
+  async rotateWebhookSecret(id: string): Promise<string | null> {
+    const hash = (await this.#redis.hget(redisKeys.apiKeyIndex, id)) as string | null;
+    if (!hash) return null;
+    const webhookSecret = newWebhookSecret();
+    await this.#redis.hset(redisKeys.apiKey(hash), { webhook_secret: webhookSecret });
+    return webhookSecret;
+  }
+
+  /** Set (or with null clear) a key's default webhook URL; false when there is no such key. */
+  async setWebhookUrl(id: string, url: string | null): Promise<boolean> {
+    const hash = (await this.#redis.hget(redisKeys.apiKeyIndex, id)) as string | null;
+    if (!hash) return false;
+    await this.#redis.hset(redisKeys.apiKey(hash), { webhook_url: url ?? "" });
+    return true;
   }
 
   async listKeys(): Promise<ApiKeyRecord[]> {

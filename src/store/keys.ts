@@ -19,6 +19,8 @@ export const redisKeys = {
    * deadline (ms): the sweeper reads only the expired end, never scans keys.
    */
   jobLeases: "jobs:leases",
+  /** Sorted set of an owner's sessions, scored by creation time (ms): the history index. */
+  ownerSessions: (owner: string) => `sessions_by_owner:${owner}`,
 } as const;
 
 /** File name of an upload's converted audio under `uploads/<job_id>/`. */

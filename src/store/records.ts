@@ -73,6 +73,39 @@ export interface JobRecord {
   result_key: string | null;
   /** When the job's message reached the dead-letter queue (failed jobs only). */
   dead_lettered_at?: string | null;
+  /**
+   * Where the job's `enhancement.*` webhook goes (session `enhance_webhook_url`,
+   * upload `webhook_url`); null or absent: the owner key's default, if any.
+   */
+  webhook_url?: string | null;
+  /** Delivery of the job's webhook, once the job finished and a URL applied (README "Webhooks"). */
+  webhook?: WebhookState | null;
+}
+
+export type WebhookStatus = "pending" | "retrying" | "delivered" | "failed";
+
+/** One POST of a webhook event. */
+export interface WebhookAttempt {
+  attempt: number;
+  at: string;
+  /** HTTP status of the answer; null when none came (timeout, network, refused URL). */
+  status: number | null;
+  error: string | null;
+  duration_ms: number;
+}
+
+/** The job's webhook delivery: a summary plus every attempt (at most WEBHOOK_MAX_ATTEMPTS). */
+export interface WebhookState {
+  /** Standard Webhooks `webhook-id`: the same on every attempt of this event. */
+  event_id: string;
+  event_type: "enhancement.completed" | "enhancement.failed";
+  url: string;
+  status: WebhookStatus;
+  attempts: number;
+  last_status: number | null;
+  last_error: string | null;
+  next_attempt_at: string | null;
+  history: WebhookAttempt[];
 }
 
 /** Cloudflare Queues' limit on one message (128 KB); ours stay far below it (see {@link jobParameters}). */
@@ -120,7 +153,7 @@ export function jobParameters(options: {
 
 /** A job that has not started: pending, no stage, no error, no result. */
 export function pendingJob(
-  fields: Pick<JobRecord, "id" | "owner" | "created_at" | "source" | "source_session_id" | "parameters" | "audio_key">,
+  fields: Pick<JobRecord, "id" | "owner" | "created_at" | "source" | "source_session_id" | "parameters" | "audio_key" | "webhook_url">,
 ): JobRecord {
   return {
     ...fields,

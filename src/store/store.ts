@@ -11,7 +11,7 @@
 import type { Redis } from "@upstash/redis/cloudflare";
 import { redisKeys } from "./keys";
 import { fromHash, hashFromReply, toHash, type FieldSpec } from "./hash";
-import type { JobError, JobRecord, SessionRecord } from "./records";
+import type { JobError, JobRecord, SessionRecord, WebhookState } from "./records";
 
 /** What the store needs from the configuration (ServiceConfig["store"]). */
 export interface StoreOptions {
@@ -24,7 +24,7 @@ const SESSION_FIELDS: FieldSpec<SessionRecord> = {
   numbers: ["duration_seconds", "bytes_recorded", "bytes_dropped"],
 };
 const JOB_FIELDS: FieldSpec<JobRecord> = {
-  json: ["parameters", "error"],
+  json: ["parameters", "error", "webhook"],
   numbers: ["deliveries", "requeues"],
 };
 const SESSION_JSON = SESSION_FIELDS.json as readonly string[];
@@ -53,6 +53,19 @@ redis.call('EXPIRE', KEYS[2], ARGV[3])
 return 1
 `;
 
+/** A page of an owner's session history: newest first, and the cursor of the next page (null: last). */
+export interface SessionPage {
+  sessions: SessionRecord[];
+  next_cursor: string | null;
+}
+
+/**
+ * Sessions sharing one creation millisecond are ordered by id; a page boundary
+ * inside such a run skips the ids already returned, so at most this many may
+ * share the boundary's millisecond (far more than a key can open in 1 ms).
+ */
+const SAME_MS_SLACK = 64;
+
 export class Store {
   #redis: Redis;
   #ttlSeconds: number;
@@ -75,7 +88,55 @@ export class Store {
     const tx = this.#redis.multi();
     tx.hset(key, toHash(fields, SESSION_JSON));
     tx.expire(key, this.#ttlSeconds);
+    this.#indexSession(tx, id, fields);
     await tx.exec();
+  }
+
+  /**
+   * The first write of a record (it carries `owner` and `created_at`) also
+   * enters the session in its owner's history index. The index lives as long
+   * as the records (its TTL is renewed on each entry, entries older than the
+   * retention are trimmed), so it never lists a session that has expired.
+   */
+  #indexSession(tx: ReturnType<Redis["multi"]>, id: string, fields: Partial<SessionRecord>): void {
+    if (!fields.owner || !fields.created_at) return;
+    const index = redisKeys.ownerSessions(fields.owner);
+    const now = Date.now();
+    tx.zadd(index, { score: Date.parse(fields.created_at), member: id });
+    tx.zremrangebyscore(index, "-inf", now - this.#ttlSeconds * 1000);
+    tx.expire(index, this.#ttlSeconds);
+  }
+
+  /**
+   * An owner's sessions, newest first. The cursor is opaque to clients: the
+   * creation time and id of the last session returned.
+   */
+  async listSessions(owner: string, limit: number, cursor: string | null): Promise<SessionPage> {
+    const index = redisKeys.ownerSessions(owner);
+    const after = cursor ? decodeCursor(cursor) : null;
+    const raw = (await this.#redis.zrange(index, after ? after.score : "+inf", "-inf", {
+      byScore: true,
+      rev: true,
+      withScores: true,
+      offset: 0,
+      count: limit + 1 + (after ? SAME_MS_SLACK : 0),
+    })) as (string | number)[];
+    const entries: { id: string; score: number }[] = [];
+    for (let i = 0; i + 1 < raw.length; i += 2) {
+      const id = String(raw[i]);
+      const score = Number(raw[i + 1]);
+      // Same millisecond as the cursor: ids come in descending order; those not below it were returned.
+      if (after && score === after.score && id >= after.id) continue;
+      entries.push({ id, score });
+    }
+    const page = entries.slice(0, limit);
+    const records = await Promise.all(page.map((e) => this.getSession(e.id)));
+    const last = page[page.length - 1];
+    return {
+      // A record can expire a little before its index entry is trimmed: it is simply left out.
+      sessions: records.filter((r): r is SessionRecord => r !== null),
+      next_cursor: entries.length > limit && last ? encodeCursor(last) : null,
+    };
   }
 
   /**
@@ -90,6 +151,7 @@ export class Store {
     const tx = this.#redis.multi();
     tx.hset(key, toHash(fields, SESSION_JSON));
     tx.expire(key, this.#ttlSeconds);
+    this.#indexSession(tx, id, fields);
     for (const [field, value] of Object.entries(toHash(job, JOB_JSON))) tx.hsetnx(jobKey, field, value);
     tx.expire(jobKey, this.#ttlSeconds);
     await tx.exec();
@@ -179,8 +241,38 @@ export class Store {
     return Number(result) === 1;
   }
 
+  /**
+   * Start a job's webhook delivery once: false when one was already started
+   * (a redelivered consumer message must not start a second).
+   */
+  async startWebhook(id: string, state: WebhookState): Promise<boolean> {
+    const set = await this.#redis.hsetnx(redisKeys.job(id), "webhook", JSON.stringify(state));
+    return Number(set) === 1;
+  }
+
   /** Count one delivery of a job's message; returns the new count. */
   async countDelivery(id: string): Promise<number> {
     return this.#redis.hincrby(redisKeys.job(id), "deliveries", 1);
   }
+}
+
+function encodeCursor(entry: { id: string; score: number }): string {
+  return btoa(`${entry.score}:${entry.id}`).replace(/=+$/, "");
+}
+
+/** Thrown for a cursor this service did not make. */
+export class InvalidCursorError extends Error {
+  override name = "InvalidCursorError";
+}
+
+function decodeCursor(cursor: string): { id: string; score: number } {
+  let text: string;
+  try {
+    text = atob(cursor);
+  } catch {
+    throw new InvalidCursorError("cursor is not one this service returned");
+  }
+  const match = /^(\d{1,15}):(sess_[0-9a-f]{32})$/.exec(text);
+  if (!match) throw new InvalidCursorError("cursor is not one this service returned");
+  return { score: Number(match[1]), id: match[2]! };
 }

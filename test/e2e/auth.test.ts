@@ -11,6 +11,8 @@ import { eventually, getJson } from "../helpers/http";
 import { connect, type Client } from "../helpers/ws-client";
 import { streamUrl } from "../helpers/e2e";
 import { startOwnStack } from "../helpers/stack";
+import { startReceiver } from "../helpers/webhook-receiver";
+import { Webhook } from "standardwebhooks";
 
 const run = promisify(execFile);
 let stack: Stack;
@@ -100,12 +102,67 @@ describe("auth (e2e)", () => {
       `/v1/audio/transcriptions/stream/${begin.session_id}/enhancement`,
       `/v1/audio/transcriptions/${end.enhancement_job_id}`,
     ];
+    // Exports follow the same rule once the session ended.
+    await eventually(async () => (await fetch(`${stack.url}/v1/audio/transcriptions/stream/${begin.session_id}/transcript?version=live`, { headers: bearer(alice.key) })).status === 200);
+    paths.push(`/v1/audio/transcriptions/stream/${begin.session_id}/transcript?version=live&format=vtt`);
     for (const p of paths) {
       expect((await fetch(`${stack.url}${p}`, { headers: bearer(alice.key) })).status, p).toBe(200);
       expect((await fetch(`${stack.url}${p}`, { headers: bearer(admin.key) })).status, p).toBe(200);
       const other = await getJson(`${stack.url}${p}`, { headers: bearer(bob.key) });
       expect(other.status, p).toBe(404);
       expect(other.body).toMatchObject({ error: { code: "not_found" } });
+    }
+  });
+
+  it("history: each key lists its own sessions; only admins may filter by owner", async () => {
+    const client = await connect(wsUrl(), bearer(alice.key));
+    const begin = await client.next("session.begin");
+    await endSession(client);
+    type Page = { sessions: { session_id: string }[]; next_cursor: string | null };
+    const list = (key: string, query = "") => getJson<Page>(`${stack.url}/v1/audio/transcriptions/stream?limit=100${query}`, { headers: bearer(key) });
+    const ids = async (key: string, query = "") => (await eventually(async () => {
+      const r = await list(key, query);
+      return r.status === 200 && r.body.sessions.length > 0 ? r : null;
+    })).body.sessions.map((s) => s.session_id);
+    expect((await ids(alice.key))[0]).toBe(begin.session_id);
+    expect((await list(bob.key)).body.sessions.map((s) => s.session_id)).not.toContain(begin.session_id);
+    expect((await ids(admin.key, `&owner=${alice.id}`))[0]).toBe(begin.session_id);
+    const forbidden = await getJson<{ error: { code: string; param: string } }>(`${stack.url}/v1/audio/transcriptions/stream?owner=${alice.id}`, { headers: bearer(bob.key) });
+    expect(forbidden.status).toBe(403);
+    expect(forbidden.body.error.param).toBe("owner");
+    expect((await fetch(`${stack.url}/v1/audio/transcriptions/stream`)).status).toBe(401);
+  });
+
+  it("a key's default webhook URL is used and signed with that key's secret, which rotates", async () => {
+    const hooks = await startReceiver("whsec_AAAA");
+    try {
+      const created = JSON.parse(
+        await keys("create", "--name", "carol", "--webhook-url", hooks.url, "--allow-local-url", "--json"),
+      ) as { id: string; key: string; webhook_secret: string; webhook_url: string };
+      expect(created.webhook_secret).toMatch(/^whsec_[A-Za-z0-9+/]{32}$/);
+      expect(created.webhook_url).toBe(hooks.url);
+      expect(await keys("list")).not.toContain(created.webhook_secret);
+      // The URL rules hold for keys too (without --allow-local-url a loopback URL is refused).
+      await expect(keys("set-webhook-url", created.id, "http://127.0.0.1:1/")).rejects.toThrow(/loopback|https/);
+
+      const runJob = async () => {
+        const client = await connect(wsUrl("enhance_on_end=true"), bearer(created.key));
+        await client.next("session.begin");
+        await client.send(new Uint8Array(64000));
+        const end = await endSession(client);
+        const hook = await eventually(async () => hooks.received.find((r) => r.body.includes(end.enhancement_job_id!)), 60_000, 250);
+        return hook;
+      };
+      const first = await runJob();
+      expect(() => new Webhook(created.webhook_secret).verify(first.body, first.headers)).not.toThrow();
+
+      const rotated = JSON.parse(await keys("rotate-webhook-secret", created.id, "--json")) as { webhook_secret: string };
+      expect(rotated.webhook_secret).not.toBe(created.webhook_secret);
+      const second = await runJob();
+      expect(() => new Webhook(rotated.webhook_secret).verify(second.body, second.headers)).not.toThrow();
+      expect(() => new Webhook(created.webhook_secret).verify(second.body, second.headers)).toThrow();
+    } finally {
+      await hooks.close();
     }
   });
 

@@ -2,19 +2,23 @@
  * The browser page (public/) in headless Chromium against the real stack: the
  * page is served by wrangler's static assets at `/`, captures a fake
  * microphone (a synthetic conversation WAV) through the AudioWorklet, streams
- * it, shows live finals, and after Stop polls and renders the enhancement.
+ * it, shows live finals, and after Stop renders the enhancement pushed on the
+ * socket; the history panel opens a past session (player, seek on click,
+ * live vs enhanced with the changes highlighted, downloads).
  *
  * Chromium is Debian's package: installed here when missing (apt-get, as root).
  * Where that is impossible the tests are skipped with the reason.
- * Screenshot: .artifacts/screenshots/browser.png.
+ * Screenshots: .artifacts/screenshots/browser.png, history.png.
  */
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { conversation, toWav } from "../../tools/fixtures/synth";
+import { parseSync, type NodeCue } from "subtitle";
+import { conversation, pcmBytes, toWav } from "../../tools/fixtures/synth";
+import { connect, sendInFrames } from "../helpers/ws-client";
 
 const CHROMIUM = "/usr/bin/chromium";
 const SCREENSHOTS = path.resolve(import.meta.dirname, "../../.artifacts/screenshots");
@@ -149,6 +153,60 @@ describe("browser page (e2e, headless Chromium)", () => {
 
     mkdirSync(SCREENSHOTS, { recursive: true });
     await page.screenshot({ path: path.join(SCREENSHOTS, "browser.png"), fullPage: true });
+    expect(pageErrors).toEqual([]);
+    await page.close();
+  });
+
+  it("history: opens a past session, plays it from a clicked segment, shows what the enhancement changed, downloads every format", async (ctx) => {
+    if (unavailable) ctx.skip(`Chromium unavailable: ${unavailable}`);
+    // A session with the emulator's filler line, cleaned up by the enhancement ("um so how was the uh weekend").
+    const client = await connect(`${inject("serviceUrl").replace("http", "ws")}/v1/audio/transcriptions/stream?enhance_on_end=true&enhance_llm_cleanup=true&await_enhancement=true`);
+    const begin = await client.next("session.begin");
+    await sendInFrames(client, pcmBytes(conversation({ turns: [{ f0: 110, seconds: 1.4 }, { f0: 220, seconds: 1.4 }, { f0: 110, seconds: 1.4 }], gapSeconds: 0.6 })), 3200);
+    await client.sendJson({ type: "end" });
+    await client.next("enhancement.completed", 60_000);
+    await client.closed;
+
+    const page = await openPage();
+    const item = page.locator(`.history-item[data-session-id="${begin.session_id}"]`);
+    await item.waitFor({ timeout: 15_000 });
+    expect(await page.locator(".history-item").first().getAttribute("data-session-id")).toBe(begin.session_id);
+    expect(await item.innerText()).toMatch(/enhancement completed/);
+    await item.click();
+    const live = page.locator("#compare-live li");
+    const enhanced = page.locator("#compare-enhanced li");
+    await enhanced.nth(2).waitFor({ timeout: 10_000 });
+    expect(await live.count()).toBe(3);
+    expect(await enhanced.first().innerText()).toContain("Alice: Hello, my name is Alice.");
+    // Cleanup removed the fillers: highlighted on the live side; the cleaned line is on the other.
+    expect(await page.locator("#compare-live mark.deleted").allInnerTexts()).toEqual(["um", "uh"]);
+    expect(await enhanced.nth(2).innerText()).toContain("So how was the weekend.");
+    expect(await page.locator("#diff-note").innerText()).toMatch(/dropped or replaced 2 words/);
+
+    // The recording plays from the clicked segment.
+    await page.waitForFunction(() => (document.getElementById("player") as HTMLAudioElement).readyState >= 1, undefined, { timeout: 10_000 });
+    const start = Number(await enhanced.nth(1).getAttribute("data-start"));
+    expect(start).toBeGreaterThan(0);
+    await enhanced.nth(1).click();
+    await page.waitForFunction((s) => Math.abs((document.getElementById("player") as HTMLAudioElement).currentTime - s) < 0.5, start, { timeout: 10_000 });
+    expect(await enhanced.nth(1).getAttribute("class")).toContain("playing");
+
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    await page.screenshot({ path: path.join(SCREENSHOTS, "history.png"), fullPage: true });
+
+    // Downloads, each parsed: SRT and VTT with the subtitle parser, TXT and JSON as they are.
+    const downloaded: Record<string, string> = {};
+    for (const format of ["srt", "vtt", "txt", "json"]) {
+      const [file] = await Promise.all([page.waitForEvent("download"), page.locator(`#downloads button[data-format="${format}"]`).click()]);
+      expect(file.suggestedFilename()).toBe(`${begin.session_id}.enhanced.${format}`);
+      downloaded[format] = readFileSync((await file.path())!, "utf8");
+    }
+    const cues = (text: string) => parseSync(text).filter((n): n is NodeCue => n.type === "cue").map((n) => n.data.text);
+    expect(cues(downloaded.srt!)[0]).toBe("Alice: Hello, my name is Alice.");
+    expect(cues(downloaded.vtt!)[0]).toBe("<v Alice>Hello, my name is Alice.</v>");
+    expect(downloaded.txt!.split("\n")[1]).toBe("Bob: Hi Alice, I am Bob.");
+    expect(JSON.parse(downloaded.json!)).toMatchObject({ session_id: begin.session_id, speakers: [{ name: "Alice" }, { name: "Bob" }] });
+    expect(await page.locator("#messages .msg.error").count(), await messages(page)).toBe(0);
     expect(pageErrors).toEqual([]);
     await page.close();
   });

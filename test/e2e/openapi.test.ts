@@ -5,6 +5,7 @@
  * the declared response schemas (no missing and no undocumented fields).
  */
 import { readFileSync } from "node:fs";
+import http from "node:http";
 import path from "node:path";
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import { z } from "zod";
@@ -38,6 +39,7 @@ const ROUTES = [
   `GET ${STREAM}/{session_id}`,
   `GET ${STREAM}/{session_id}/audio`,
   `GET ${STREAM}/{session_id}/enhancement`,
+  `GET ${STREAM}/{session_id}/transcript`,
   "POST /v1/audio/transcriptions",
   "GET /v1/audio/transcriptions/{job_id}",
 ];
@@ -104,6 +106,19 @@ const responseSchema = (key: string, status: number, type = "application/json") 
   return schema;
 };
 
+/** A GET with an Upgrade header (fetch refuses to send one), answered without upgrading. */
+function upgradeGet(url: string, upgrade: string): Promise<Response> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { headers: { Upgrade: upgrade, Connection: "Upgrade" } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => resolve(new Response(Buffer.concat(chunks), { status: res.statusCode })));
+    });
+    req.on("upgrade", () => reject(new Error("unexpected upgrade")));
+    req.on("error", reject);
+  });
+}
+
 async function expectDocumented(key: string, res: Response): Promise<unknown> {
   expect(Object.keys(op(key).responses), `${key} documents ${res.status}`).toContain(String(res.status));
   const body = await res.json();
@@ -127,7 +142,11 @@ describe("OpenAPI document (e2e)", () => {
   it("lists every route, with the statuses each one answers", () => {
     expect(operations().map((o) => o.key).sort()).toEqual([...ROUTES].sort());
     const statuses = (key: string) => Object.keys(op(key).responses);
-    expect(statuses(`GET ${STREAM}`)).toEqual(expect.arrayContaining(["101", "400", "426"]));
+    expect(statuses(`GET ${STREAM}`)).toEqual(expect.arrayContaining(["101", "200", "400", "426"]));
+    expect(statuses(`GET ${STREAM}/{session_id}/transcript`)).toEqual(expect.arrayContaining(["200", "404", "409"]));
+    expect(Object.keys(op("GET /v1/audio/transcriptions/{job_id}").responses[200]!.content!)).toEqual(
+      expect.arrayContaining(["application/json", "application/x-subrip", "text/vtt", "text/plain"]),
+    );
     expect(statuses(`GET ${STREAM}/{session_id}/audio`)).toEqual(expect.arrayContaining(["200", "206", "404"]));
     expect(statuses("POST /v1/audio/transcriptions")).toEqual(expect.arrayContaining(["201", "413", "415"]));
     expect(statuses(`GET ${STREAM}/{session_id}`)).toEqual(expect.arrayContaining(["200", "404"]));
@@ -142,8 +161,10 @@ describe("OpenAPI document (e2e)", () => {
   });
 
   it("documents exactly the stream parameters streamParamsSchema validates, as it generates them", () => {
-    const documented = op(`GET ${STREAM}`).parameters!.filter((p) => p.in === "query");
+    const HISTORY = ["limit", "cursor", "owner"];
+    const documented = op(`GET ${STREAM}`).parameters!.filter((p) => p.in === "query" && !HISTORY.includes(p.name));
     expect(documented.map((p) => p.name).sort()).toEqual(Object.keys(streamParamsSchema.shape).sort());
+    expect(op(`GET ${STREAM}`).parameters!.filter((p) => HISTORY.includes(p.name)).map((p) => p.name)).toEqual(HISTORY);
     const generated = (z.toJSONSchema(streamParamsSchema, { io: "input" }) as { properties: Record<string, Schema> }).properties;
     for (const p of documented) {
       const { default: _default, ...schema } = p.schema;
@@ -180,9 +201,10 @@ describe("OpenAPI document (e2e)", () => {
     await expectDocumented("POST /v1/auth/tokens", await fetch(`${base}/v1/auth/tokens`, { method: "POST" }));
 
     // Refusals before the upgrade.
-    const bad = (await expectDocumented(`GET ${STREAM}`, await fetch(`${base}${STREAM}?sample_rate=5`))) as { error: { param: string } };
+    const bad = (await expectDocumented(`GET ${STREAM}`, await upgradeGet(`${base}${STREAM}?sample_rate=5`, "websocket"))) as { error: { param: string } };
     expect(bad.error.param).toBe("sample_rate");
-    await expectDocumented(`GET ${STREAM}`, await fetch(`${base}${STREAM}`)); // 426
+    await expectDocumented(`GET ${STREAM}`, await fetch(`${base}${STREAM}?limit=3`)); // 200: the session list
+    await expectDocumented(`GET ${STREAM}`, await upgradeGet(`${base}${STREAM}`, "h2c")); // 426
     await expectDocumented(`GET ${STREAM}/{session_id}`, await fetch(`${base}${STREAM}/sess_${"0".repeat(32)}`)); // 404
     await expectDocumented("GET /v1/audio/transcriptions/{job_id}", await fetch(`${base}/v1/audio/transcriptions/job_nope`)); // 404
 
@@ -204,6 +226,11 @@ describe("OpenAPI document (e2e)", () => {
     expect(conform(responseSchema(`GET ${STREAM}/{session_id}/enhancement`, 200), enhancement)).toEqual([]);
     expect(enhancement.status).toBe("completed");
     await expectDocumented("GET /v1/audio/transcriptions/{job_id}", await fetch(`${base}/v1/audio/transcriptions/${end.enhancement_job_id}`));
+    await expectDocumented("GET /v1/audio/transcriptions/{job_id}", await fetch(`${base}/v1/audio/transcriptions/${end.enhancement_job_id}?format=json`));
+    await expectDocumented(`GET ${STREAM}/{session_id}/transcript`, await fetch(`${base}${STREAM}/${id}/transcript?version=enhanced`));
+    await expectDocumented(`GET ${STREAM}/{session_id}/transcript`, await fetch(`${base}${STREAM}/${id}/transcript?version=live`));
+    await expectDocumented(`GET ${STREAM}/{session_id}/transcript`, await fetch(`${base}${STREAM}/sess_${"0".repeat(32)}/transcript`)); // 404
+    await expectDocumented(`GET ${STREAM}`, await fetch(`${base}${STREAM}?limit=3`)); // with this session in it
 
     const audio = await eventually(async () => {
       const r = await fetch(`${base}${STREAM}/${id}/audio`);

@@ -165,11 +165,13 @@ describe("real-time relay (e2e)", () => {
     }
   });
 
-  it("refuses bad parameters with 400 before upgrading, and a plain GET with 426", async () => {
+  it("refuses bad parameters with 400 before upgrading, and session parameters without the upgrade with 426", async () => {
     await expect(connect(wsUrl("sample_rate=1"))).rejects.toMatchObject({ status: 400 });
     await expect(connect(wsUrl("enhance_emotions=true"))).rejects.toMatchObject({ status: 400 });
-    const res = await fetch(`${service()}/v1/audio/transcriptions/stream`);
+    const res = await fetch(`${service()}/v1/audio/transcriptions/stream?encoding=mulaw`);
     expect(res.status).toBe(426);
+    // Without session parameters a plain GET is the caller's session list (README "Session history").
+    expect((await fetch(`${service()}/v1/audio/transcriptions/stream`)).status).toBe(200);
     const bad = await connect(wsUrl("encoding=opus")).catch((err: { status: number; body: string }) => err);
     expect(bad).toMatchObject({ status: 400 });
     expect(JSON.parse((bad as { body: string }).body).error).toMatchObject({ code: "invalid_request", param: "encoding" });

@@ -16,9 +16,17 @@ describe("gateway", () => {
     expect(body).toEqual({ error: { code: "not_found", message: expect.any(String) } });
   });
 
-  it("a plain GET of the stream endpoint gets 426", async () => {
-    const res = await SELF.fetch(`${BASE}${STREAM_PATH}`);
+  it("a plain GET of the stream endpoint lists sessions; an Upgrade other than websocket gets 426", async () => {
+    const list = await SELF.fetch(`${BASE}${STREAM_PATH}`);
+    expect(list.status).toBe(200);
+    const page = (await list.json()) as { sessions: unknown[] };
+    expect(page).toHaveProperty("next_cursor");
+    expect(Array.isArray(page.sessions)).toBe(true);
+    const res = await SELF.fetch(`${BASE}${STREAM_PATH}`, { headers: { Upgrade: "h2c" } });
     expect(res.status).toBe(426);
+    // Session parameters without the upgrade: the answer the upgrade would have had (426 here, else the 400).
+    expect((await SELF.fetch(`${BASE}${STREAM_PATH}?encoding=mulaw`)).status).toBe(426);
+    expect((await SELF.fetch(`${BASE}${STREAM_PATH}?encoding=mp3`)).status).toBe(400);
     expect(res.headers.get("upgrade")).toBe("websocket");
     expect(await res.json()).toMatchObject({ error: { code: "upgrade_required" } });
   });
@@ -38,6 +46,10 @@ describe("gateway", () => {
     ["enhance_llm_cleanup=true", "enhance_llm_cleanup"],
     ["enhance_emotions=1&enhance_on_end=false", "enhance_emotions"],
     ["num_speakers=2", "num_speakers"],
+    // Deployments (no WEBHOOK_ALLOW_LOCAL_URLS): https to public hosts only.
+    ["enhance_on_end=true&enhance_webhook_url=http%3A%2F%2Fhooks.example.com%2F", "enhance_webhook_url"],
+    ["enhance_on_end=true&enhance_webhook_url=https%3A%2F%2F127.0.0.1%2Fhook", "enhance_webhook_url"],
+    ["await_enhancement=true", "await_enhancement"],
     ["model=whisper-9000", "model"],
     ["language=en_US!", "language"],
     // Over the documented caps (MAX_LANGUAGE_LENGTH 35, MAX_MODEL_LENGTH 100, MAX_CREDENTIAL_LENGTH 512).

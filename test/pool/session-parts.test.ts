@@ -29,6 +29,8 @@ const config: SessionConfig = {
   enhance_llm_cleanup: false,
   enhance_emotions: false,
   num_speakers: null,
+  enhance_webhook_url: null,
+  await_enhancement: false,
 };
 
 const meta = (patch: Partial<SessionMeta> = {}): SessionMeta => ({
@@ -66,6 +68,7 @@ const inputs = (patch: Partial<SessionMeta> = {}, more: Partial<DeadlineInputs> 
   meta: meta(patch),
   lastActivity: 0,
   recordingFinished: false,
+  pushDeadline: null,
   ...more,
 });
 

@@ -98,6 +98,13 @@ function startMock(): Promise<void> {
           const end = seen.bytes / 32000;
           send({ type: "transcript.final", text: "Hello.", start: 0.2, end, confidence: 0.9 });
           send({ type: "session.end", session_id: "sess_0123", total_duration: end, transcript: "Hello.", segments: [{ start: 0.2, end, text: "Hello." }], enhancement_job_id: enhance ? "job_1" : null });
+          // model "push": a server that pushes the enhancement on the socket (await_enhancement);
+          // otherwise the socket closes after session.end, as if lost, and the CLI polls.
+          if (model === "push" && u.searchParams.get("await_enhancement") === "true") {
+            send({ type: "enhancement.status", job_id: "job_1", status: "pending", stage: null });
+            send({ type: "enhancement.status", job_id: "job_1", status: "processing", stage: "transcribe" });
+            send({ type: "enhancement.completed", job_id: "job_1", transcript: { speakers: [{ id: "speaker_0", name: "Ann" }], segments: [{ start: 0.2, end, speaker: "speaker_0", text: "Hello there." }] } });
+          }
           ws.close(1000);
         }
       });
@@ -149,7 +156,20 @@ beforeEach(() => {
 });
 
 describe("stream CLI", () => {
-  it("--json prints only JSON lines: the server's messages, then the enhancement", async () => {
+  it("--enhance takes the enhanced result pushed on the socket, without polling", async () => {
+    const { code, stdout } = await cli([wavFile, "--fast", "--json", "--enhance", "--model", "push"]);
+    expect(code).toBe(0);
+    const lines = jsonLines(stdout);
+    expect(lines.map((l) => l.type).slice(-5)).toEqual(["session.end", "enhancement.status", "enhancement.status", "enhancement.completed", "enhancement"]);
+    expect(lines.at(-1)).toMatchObject({ type: "enhancement", status: "completed", transcript: { segments: [{ text: "Hello there." }] } });
+    expect(seen.query!.get("await_enhancement")).toBe("true");
+    expect(enhancementPolls).toBe(0);
+    const human = await cli([wavFile, "--fast", "--enhance", "--model", "push"]);
+    expect(human.stdout).toContain("enhancement: processing (transcribe)");
+    expect(human.stdout).toMatch(/Ann: Hello there\./);
+  });
+
+  it("--json prints only JSON lines: the server's messages, then the enhancement (polled when the socket closed after session.end)", async () => {
     const { code, stdout, stderr } = await cli([wavFile, "--fast", "--json", "--enhance", "--key", "k1", "--language", "en"]);
     expect(stderr).toBe("");
     expect(code).toBe(0);

@@ -26,6 +26,8 @@ export interface ResumableStreamOptions {
   resumeWindowMs?: number;
   onMessage?: (message: ServerMessage) => void;
   onState?: (state: StreamState, detail: string) => void;
+  /** Every close of the connection that carried the session (also after session.end). */
+  onClose?: (code: number, reason: string) => void;
 }
 
 /** A refusal of the first connection or of a resume: HTTP status and the service's error JSON. */
@@ -171,7 +173,9 @@ export class ResumableStream {
         });
         // Only a connection that carried the session can drop it; a failed attempt is the loop's business.
         ws.on("close", (code, reason) => {
-          if (this.#ws === ws && !first) this.#onClose(code, reason.toString());
+          if (this.#ws !== ws || first) return;
+          this.#options.onClose?.(code, reason.toString());
+          this.#onClose(code, reason.toString());
         });
       })().catch(reject);
     });

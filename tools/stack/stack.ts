@@ -83,6 +83,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       LLM_API_KEY: "emulator-key",
       // Local dev runs without API keys; tests that check auth turn it on.
       AUTH_MODE: "off",
+      WEBHOOK_ALLOW_LOCAL_URLS: "true", // local receivers (http, loopback) for webhooks: never in a deployment
       ...options.vars,
     };
     let worker = await startWrangler({ port, persistTo, vars, log, verbose: options.verbose ?? false });

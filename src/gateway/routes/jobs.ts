@@ -4,7 +4,11 @@ import { errorMessage, log } from "../../log";
 import { createUploadJob, UploadError } from "../../pipeline/upload";
 import { uploadOptionsSchema } from "../../protocol/params";
 import { isJobId } from "../../store/ids";
-import type { JobRecord } from "../../store/records";
+import type { JobRecord, WebhookState } from "../../store/records";
+import { enhancedRuns, exportResponse, jobExportQuerySchema } from "../../exports/export";
+import type { EnhancedTranscript } from "../../pipeline/result";
+import { validate } from "../validate";
+import { checkedWebhookUrl } from "../webhook-param";
 import { canSee } from "../../store/auth";
 import type { GatewayEnv } from "../app";
 import { requireAuth } from "../auth";
@@ -26,18 +30,32 @@ export async function jobView(bucket: R2Bucket, job: JobRecord): Promise<Record<
     parameters: job.parameters,
     stage: job.stage,
     error: job.error,
+    // The webhook's delivery, apart from the job's own status (README "Webhooks"); null: no webhook.
+    webhook: webhookView(job.webhook ?? null),
   };
   if (job.status !== "completed" || !job.result_key) return view;
   const result = await readJson<Record<string, unknown>>(bucket, job.result_key);
   return { ...view, ...(result ?? {}) };
 }
 
-jobs.get("/:job_id", requireAuth("jobs:read"), async (c) => {
+function webhookView(state: WebhookState | null) {
+  if (!state) return null;
+  const { event_id, event_type, url, status, attempts, last_status, last_error, next_attempt_at, history } = state;
+  return { status, attempts, last_status, last_error, next_attempt_at, event_id, event_type, url, history };
+}
+
+jobs.get("/:job_id", validate("query", jobExportQuerySchema), requireAuth("jobs:read"), async (c) => {
   const id = c.req.param("job_id");
   if (!isJobId(id)) throw notFound("job");
   const job = await fromStore(() => storeFor(c).getJob(id));
   if (!job || !canSee(c.get("principal"), job.owner)) throw notFound("job");
-  return c.json(await jobView(c.env.RECORDINGS, job));
+  const view = await jobView(c.env.RECORDINGS, job);
+  const { format } = c.req.valid("query");
+  if (!format) return c.json(view);
+  if (format !== "json" && job.status !== "completed") {
+    throw new ApiError("conflict", `format: the job is ${job.status}; ${format} exists once it completed`, "format");
+  }
+  return exportResponse({ format, filename: job.id, json: view, runs: () => enhancedRuns(view as unknown as EnhancedTranscript) });
 });
 
 /**
@@ -65,6 +83,7 @@ jobs.post(
     for (const [name, value] of form.entries()) if (name !== "file" && typeof value === "string") fields[name] = value;
     const parsed = uploadOptionsSchema.safeParse(fields);
     if (!parsed.success) throw fromZodError(parsed.error);
+    const webhookUrl = checkedWebhookUrl(c.env, parsed.data.webhook_url, "webhook_url");
     try {
       const job = await createUploadJob(c.env, storeFor(c), {
         file,
@@ -74,6 +93,7 @@ jobs.post(
           llm_cleanup: parsed.data.enhance_llm_cleanup,
           emotions: parsed.data.enhance_emotions,
           num_speakers: parsed.data.num_speakers ?? null,
+          webhook_url: webhookUrl,
         },
       });
       return c.json(job, 201);

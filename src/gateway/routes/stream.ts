@@ -2,8 +2,13 @@
  * `/v1/audio/transcriptions/stream`: the WebSocket entry point and the
  * session's HTTP views (record, recording, enhancement).
  */
-import { Hono } from "hono";
+import { Hono, type Context } from "hono";
+import { except } from "hono/combine";
 import { z } from "zod";
+import { enhancedRuns, exportResponse, liveRuns, transcriptQuerySchema, type LiveTranscript } from "../../exports/export";
+import type { EnhancedTranscript } from "../../pipeline/result";
+import { checkedWebhookUrl } from "../webhook-param";
+import { historyQuerySchema, listHistory } from "./history";
 import { readConfig } from "../../config";
 import { streamParamsSchema, toSessionConfig } from "../../protocol/params";
 import { encodeHandoff } from "../../session/handoff";
@@ -19,6 +24,20 @@ import { validate } from "../validate";
 import { jobView } from "./jobs";
 
 export const stream = new Hono<GatewayEnv>();
+
+/** Parameters that only a session takes (credentials aside, which a listing never carries in the URL). */
+const SESSION_PARAMS = Object.keys(streamParamsSchema.shape).filter((k) => k !== "api_key" && k !== "token");
+
+/**
+ * A request meant to open a session: an `Upgrade` header, or session
+ * parameters on a plain GET (a client whose upgrade was lost, or the page
+ * asking why one was refused: it gets the 400 or 426 it would have got).
+ * Anything else is a listing of the caller's sessions.
+ */
+const isSessionRequest = (c: Context<GatewayEnv>) =>
+  c.req.header("upgrade") !== undefined || SESSION_PARAMS.some((k) => c.req.query(k) !== undefined);
+
+stream.get("/", except(isSessionRequest, validate("query", historyQuerySchema), requireAuth("jobs:read"), listHistory));
 
 /**
  * Everything that can refuse the request (parameters, model, upgrade header,
@@ -37,6 +56,7 @@ stream.get("/", validate("query", streamParamsSchema), async (c) => {
     c.header("Upgrade", "websocket");
     throw new ApiError("upgrade_required", "this endpoint speaks WebSocket: send Upgrade: websocket");
   }
+  const webhookUrl = checkedWebhookUrl(c.env, params.enhance_webhook_url, "enhance_webhook_url");
   const { principal, browserToken } = await authenticateUpgrade(c, "realtime");
   const sessionId = newSessionId();
   const limited = auth.mode === "required";
@@ -57,7 +77,10 @@ stream.get("/", validate("query", streamParamsSchema), async (c) => {
   };
   const headers = new Headers(c.req.raw.headers);
   headers.delete("authorization");
-  encodeHandoff({ kind: "start", sessionId, config: toSessionConfig(params, model), owner: principal.keyId, holdsSlot: limited, protocol: "native" }, headers);
+  encodeHandoff(
+    { kind: "start", sessionId, config: { ...toSessionConfig(params, model), enhance_webhook_url: webhookUrl }, owner: principal.keyId, holdsSlot: limited, protocol: "native" },
+    headers,
+  );
   // The URL reaching the object carries no credentials: it is never logged with them.
   const url = new URL(c.req.url);
   url.search = "";
@@ -205,3 +228,27 @@ function resultOf(view: Record<string, unknown>) {
   const { text, language_code, duration, segments, speakers, enhancements } = view;
   return { text, language_code, duration, segments, speakers, enhancements };
 }
+
+/**
+ * The live or the enhanced transcript as a download (README "Exports"):
+ * 409 while it does not exist yet, 404 when it never will (no enhancement).
+ */
+stream.get("/:session_id/transcript", validate("query", transcriptQuerySchema), requireAuth("jobs:read"), async (c) => {
+  const id = sessionIdOf(c.req.param("session_id"));
+  const { version, format } = c.req.valid("query");
+  const store = storeFor(c);
+  const record = await fromStore(() => store.getSession(id));
+  if (!record || !canSee(c.get("principal"), record.owner)) throw notFound("session");
+  const filename = `${id}.${version}`;
+  if (version === "live") {
+    const live = record.transcript_key ? await readJson<LiveTranscript>(c.env.RECORDINGS, record.transcript_key) : null;
+    if (!live) throw new ApiError("conflict", `the live transcript exists once the session ended (status: ${record.status})`);
+    return exportResponse({ format, filename, json: live, runs: () => liveRuns(live) });
+  }
+  const jobId = record.enhancement_job_id;
+  if (!jobId) throw new ApiError("not_found", "version: this session requested no enhancement (enhance_on_end=true); use version=live", "version");
+  const job = await fromStore(() => store.getJob(jobId));
+  const result = job?.status === "completed" && job.result_key ? await readJson<EnhancedTranscript>(c.env.RECORDINGS, job.result_key) : null;
+  if (!result) throw new ApiError("conflict", `the enhanced transcript exists once the enhancement completed (status: ${job?.status ?? "pending"})`);
+  return exportResponse({ format, filename, json: { session_id: id, enhancement_job_id: jobId, ...result }, runs: () => enhancedRuns(result) });
+});
