@@ -33,7 +33,12 @@ const CLOSE_REASONS = {
   4000: "closed after being idle too long (idle_timeout)",
   4001: "the maximum session length was reached (max_duration)",
   4003: "internal server error",
+  4004: "a newer connection took the session over",
 };
+/** Closes after which reconnecting cannot help. */
+const FINAL_CLOSES = new Set([4000, 4001, 4003, 4004]);
+/** A dropped session is resumable for the server's grace period (60 s by default); stop trying a little before. */
+const RESUME_WINDOW_MS = 55_000;
 
 const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
 const ui = {
@@ -178,6 +183,11 @@ async function start() {
     bytesSent: 0,
     /** {sessionId, jobId} while the enhanced result is still owed on the socket. */
     awaiting: null,
+    /** Resume (README "Resume"): the secret from session.begin, and the audio the server has not acknowledged. */
+    resumeToken: null,
+    pending: [],
+    acked: 0,
+    reconnecting: null,
   };
   const current = session;
   setControls("starting");
@@ -243,15 +253,18 @@ function streamQuery(options, token) {
   return q;
 }
 
-function openSocket(current, token) {
+function openSocket(current, token, resume = false) {
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-  const url = `${scheme}//${location.host}${STREAM_PATH}?${streamQuery(current.options, token)}`;
+  const url = resume
+    ? `${scheme}//${location.host}${STREAM_PATH}/${encodeURIComponent(current.sessionId)}/resume?${resumeQuery(current, token)}`
+    : `${scheme}//${location.host}${STREAM_PATH}?${streamQuery(current.options, token)}`;
   const ws = new WebSocket(url);
   ws.binaryType = "arraybuffer";
   current.ws = ws;
 
   ws.addEventListener("open", () => {
     current.opened = true;
+    if (resume) return; // session.resumed says where to continue from
     setStatus("connecting", "Connected, starting the session…");
     for (const frame of current.queue.splice(0)) send(current, frame);
   });
@@ -266,7 +279,45 @@ function openSocket(current, token) {
     }
     onMessage(current, msg);
   });
-  ws.addEventListener("close", (event) => void onClose(current, event));
+  ws.addEventListener("close", (event) => {
+    if (current.ws === ws) void onClose(current, event);
+  });
+}
+
+function resumeQuery(current, token) {
+  const q = new URLSearchParams({ resume_token: current.resumeToken });
+  if (token) q.set("token", token);
+  return q;
+}
+
+/**
+ * The connection dropped mid-session: reconnect with backoff and resume (the
+ * server keeps the session for its grace period). Audio captured meanwhile
+ * waits in `pending` with everything not yet acknowledged.
+ */
+async function reconnect(current, code) {
+  const started = Date.now();
+  current.reconnecting = { attempts: 0 };
+  setStatus("connecting", `Connection lost (code ${code}) — reconnecting…`);
+  while (current.active && Date.now() - started < RESUME_WINDOW_MS) {
+    current.reconnecting.attempts++;
+    await new Promise((r) => setTimeout(r, Math.min(4000, 250 * 2 ** (current.reconnecting.attempts - 1))));
+    try {
+      const token = current.key ? await fetchToken(current.key) : null;
+      const opened = await new Promise((resolve) => {
+        openSocket(current, token, true);
+        const ws = current.ws;
+        ws.addEventListener("message", () => resolve(true), { once: true });
+        ws.addEventListener("close", () => resolve(false), { once: true });
+      });
+      if (opened) return;
+    } catch {
+      // The service is not back yet; try again.
+    }
+    setStatus("connecting", `Connection lost (code ${code}) — reconnecting… (attempt ${current.reconnecting.attempts + 1})`);
+  }
+  current.reconnecting = null;
+  return giveUp(current, { code, reason: "could not reconnect" });
 }
 
 /* ------------------------------------------------------------------ */
@@ -365,10 +416,20 @@ function onFrame(current, pcm, level) {
 }
 
 function send(current, data) {
+  if (typeof data !== "string") {
+    // Kept until the server acknowledges it, so a reconnect can send it again.
+    current.pending.push({ at: current.bytesSent, bytes: data });
+    current.bytesSent += data.byteLength;
+  }
   const ws = current.ws;
-  if (!ws || ws.readyState !== WebSocket.OPEN) return;
+  if (!ws || ws.readyState !== WebSocket.OPEN || current.reconnecting) return;
   ws.send(data);
-  if (typeof data !== "string") current.bytesSent += data.byteLength;
+}
+
+/** The server holds the stream up to `bytes`: forget what is below. */
+function acknowledge(current, bytes) {
+  current.acked = Math.max(current.acked, bytes);
+  while (current.pending.length && current.pending[0].at + current.pending[0].bytes.byteLength <= current.acked) current.pending.shift();
 }
 
 /* ------------------------------------------------------------------ */
@@ -377,8 +438,22 @@ function send(current, data) {
 
 function onMessage(current, msg) {
   switch (msg.type) {
+    case "audio.ack":
+      acknowledge(current, msg.bytes);
+      return;
+    case "session.resumed": {
+      // Everything from the byte the server holds up to, again; then `end` if Stop was pressed meanwhile.
+      acknowledge(current, msg.bytes_received);
+      current.reconnecting = null;
+      for (const { at, bytes } of current.pending) current.ws.send(at >= msg.bytes_received ? bytes : bytes.slice(msg.bytes_received - at));
+      if (current.ending) current.ws.send(JSON.stringify({ type: "end" }));
+      setStatus(current.ending ? "finishing" : "listening", current.ending ? "Reconnected; finishing…" : "Reconnected — listening.");
+      notify("info", "Reconnected:", `the session goes on (the server had ${msg.bytes_received} bytes of audio; the rest was sent again).`);
+      return;
+    }
     case "session.begin": {
       current.sessionId = msg.session_id;
+      current.resumeToken = msg.resume_token || null;
       const a = current.audio;
       const capture = !a ? "" : a.rate === TARGET_RATE ? "16 kHz capture" : `${a.rate} Hz capture, resampled to 16 kHz in the worklet`;
       setStatus("listening", "Listening… speak now.");
@@ -474,6 +549,14 @@ function enhancementFailed(error) {
 }
 
 async function onClose(current, event) {
+  // Dropped mid-session (not after session.end, not a final close): resume instead of giving up.
+  const resumable = current.active && current.opened && !current.ended && current.sessionId && current.resumeToken && !FINAL_CLOSES.has(event.code);
+  if (resumable && !current.reconnecting) return reconnect(current, event.code);
+  if (current.reconnecting) return; // a failed attempt; the reconnect loop goes on
+  return giveUp(current, event);
+}
+
+async function giveUp(current, event) {
   const wasActive = current.active;
   current.active = false;
   clearTimeout(current.endTimer);

@@ -157,6 +157,31 @@ describe("browser page (e2e, headless Chromium)", () => {
     await page.close();
   });
 
+  it("reconnects by itself when the connection drops, resumes the session and keeps every live final", async (ctx) => {
+    if (unavailable) ctx.skip(`Chromium unavailable: ${unavailable}`);
+    const page = await openPage();
+    await page.getByRole("button", { name: "Start" }).click();
+    await page.locator("#status[data-state=listening]").waitFor({ timeout: 15_000 });
+    await page.locator("#live li", { hasText: "Hello, my name is Alice." }).waitFor({ timeout: 20_000 });
+    // The network drops the connection: the page's own socket closes with a code that is not final.
+    await page.evaluate("session.ws.close(3001, 'network changed')");
+    await page.locator("#messages", { hasText: "Reconnected" }).waitFor({ timeout: 30_000 });
+    expect(await page.locator("#status").getAttribute("data-state")).toBe("listening");
+    // The session goes on: the next scripted line arrives on the resumed connection.
+    await page.locator("#live li", { hasText: "Hi Alice, I am Bob." }).waitFor({ timeout: 20_000 });
+    const sessionId = ((await page.locator("#session-info").innerText()).match(/sess_[0-9a-f]{32}/) ?? [])[0];
+    await page.getByRole("button", { name: "Stop" }).click();
+    await page.locator("#status[data-state=ended]").waitFor({ timeout: 20_000 });
+    // One session, one timeline: each line once.
+    const lines = await page.locator("#live li .text").allInnerTexts();
+    expect(new Set(lines).size).toBe(lines.length);
+    expect(sessionId).toBeDefined();
+    expect(await page.locator("#messages .msg.error").count(), await messages(page)).toBe(0);
+    await page.screenshot({ path: path.join(SCREENSHOTS, "resume.png"), fullPage: true });
+    expect(pageErrors).toEqual([]);
+    await page.close();
+  });
+
   it("history: opens a past session, plays it from a clicked segment, shows what the enhancement changed, downloads every format", async (ctx) => {
     if (unavailable) ctx.skip(`Chromium unavailable: ${unavailable}`);
     // A session with the emulator's filler line, cleaned up by the enhancement ("um so how was the uh weekend").
