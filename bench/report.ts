@@ -2,6 +2,7 @@
 import { AUDIO_DESCRIPTION } from "./audio";
 import type { ConcurrentEndResult } from "./concurrent-end";
 import type { PacedResult } from "./paced";
+import type { ResumeResult } from "./resume";
 import type { PipelineResult } from "./pipeline";
 import type { FastSessionResult } from "./recording";
 import { fmt } from "./stats";
@@ -78,6 +79,8 @@ export interface BenchResults {
   pipeline: { jobs: PipelineResult[]; available: boolean; note: string } | null;
   /** Section 6: one session ending alone (baseline), then many ending within the same second. */
   concurrentEnds: ConcurrentEndResult[];
+  /** Section 7: reconnect after a destroyed connection. */
+  resume: ResumeResult | null;
   errors: { phase: string; message: string }[];
   wallSeconds: number;
   contention: Contention | null;
@@ -428,6 +431,24 @@ plumbing (R2 reads, uploads to the engine, stages, result writes), not a real sp
 
   /* ---------------------------------- 6 ---------------------------------- */
   out.push(renderConcurrentEnds(r.concurrentEnds));
+
+  /* ---------------------------------- 7 ---------------------------------- */
+  out.push(`## 7. Resume after a dropped connection
+
+**How measured.** One session at a time streams a turn and 70 % of the next (as fast as the socket
+takes it), waits for the first final, then its TCP connection is destroyed (no close frame). The
+client reconnects at once to \`…/stream/{session_id}/resume\` with its \`resume_token\` and, after
+\`session.resumed\`, sends the rest from \`bytes_received\`. Times from the reconnect's start.
+`);
+  const rs = r.resume;
+  out.push(
+    rs
+      ? table(
+          ["Drops", "Failed", "→ session.resumed p50 (ms)", "p99 (ms)", "→ next final p50 (ms)", "p99 (ms)"],
+          [[String(rs.drops), String(rs.failed), fmt(rs.toResumed.p50, 1), fmt(rs.toResumed.p99, 1), fmt(rs.toNextFinal.p50, 1), fmt(rs.toNextFinal.p99, 1)]],
+        ) + (rs.failures.length ? `\n\nFailures: ${rs.failures.join("; ")}\n` : "\n")
+      : "Not measured (see Errors).\n",
+  );
 
   /* -------------------------------- notes -------------------------------- */
   if (r.notes.length || r.errors.length) {

@@ -12,6 +12,8 @@ import { findFreePort } from "../tools/stack/redis";
 import type { Stack } from "../tools/stack/stack";
 import { speechLike } from "./audio";
 import { concurrentEnds } from "./concurrent-end";
+import { resumeDrops } from "./resume";
+import { conversation, pcmBytes } from "../tools/fixtures/synth";
 import { startProfile } from "./profile";
 import { FRAME_MS, runPaced, type PacedResult } from "./paced";
 import { pipelineJob, type PipelineResult } from "./pipeline";
@@ -60,6 +62,7 @@ const COST_FRAMES = 1500; // 30 s
 const WARMUP_FRAMES = 25; // 0.5 s per session, excluded
 const CONCURRENT_END_SESSIONS = [50];
 const CONCURRENT_END_AUDIO_S = 6;
+const RESUME_DROPS = 60;
 const TOTAL_BUDGET_MS = 14 * 60_000;
 /**
  * `npm run bench -- --only <phase>` runs the warm-up and one phase (its slug: the phase name in lower
@@ -153,6 +156,7 @@ async function main(): Promise<BenchResults> {
     recording: null,
     pipeline: null,
     concurrentEnds: [],
+    resume: null,
     errors: [],
     wallSeconds: 0,
     contention: null,
@@ -434,6 +438,16 @@ async function main(): Promise<BenchResults> {
     }
   });
 
+  /* --------------------------------- 7. resume -------------------------------- */
+  await phase("resume", async () => {
+    // Two turns; the connection is destroyed halfway through the second.
+    const pcm = pcmBytes(conversation({ turns: [{ f0: 110, seconds: 1.2 }, { f0: 220, seconds: 1.2 }], gapSeconds: 0.6 }));
+    const cutAt = Math.floor((pcm.byteLength * 0.7) / 2) * 2;
+    results.resume = await resumeDrops({ wsBase: st.wsUrl, pcm, cutAt, drops: RESUME_DROPS });
+    const r = results.resume;
+    log(`resume: ${r.drops} drops, ${r.failed} failed; reconnect→session.resumed p50/p99 ${fmt(r.toResumed.p50)}/${fmt(r.toResumed.p99)} ms, →next final ${fmt(r.toNextFinal.p50)}/${fmt(r.toNextFinal.p99)} ms`);
+  });
+
   results.contention = contentionBetween(runMark, contentionMark(groups()));
   results.wallSeconds = elapsed() / 1000;
   return results;
@@ -527,6 +541,10 @@ function summaryText(r: BenchResults): string {
   for (const c of r.concurrentEnds) {
     const e = c.endToSessionEnd;
     lines.push(`${c.target}: ${c.sessions} session(s) ending together: end→session.end p50/p99 ${fmt(e.p50)}/${fmt(e.p99)} ms, ${c.warnings} warnings, ${c.missingEnds} without session.end`);
+  }
+  if (r.resume) {
+    const m = r.resume;
+    lines.push(`resume over ${m.drops} drops: reconnect→session.resumed p50/p99 ${fmt(m.toResumed.p50)}/${fmt(m.toResumed.p99)} ms, →next final ${fmt(m.toNextFinal.p50)}/${fmt(m.toNextFinal.p99)} ms`);
   }
   for (const e of r.errors) lines.push(`phase "${e.phase}" failed: ${e.message}`);
   lines.push("");

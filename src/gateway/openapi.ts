@@ -507,6 +507,34 @@ export function openApiDocument(): Record<string, unknown> {
           },
         },
       },
+      "/v1/audio/transcriptions/stream/{session_id}/resume": {
+        get: {
+          tags: ["realtime"],
+          operationId: "resumeStream",
+          summary: "Resume a live session after its connection dropped (WebSocket)",
+          description: [
+            "Same credentials as the session, and its `resume_token` (from `session.begin`; query or the `x-resume-token` header).",
+            "The first message is `session.resumed` `{session_id, bytes_received, total_duration}`: send the client's stream from byte `bytes_received` on.",
+            `An older connection of the session is closed with ${CLOSE_CODES.replaced} (replaced). A session is resumable for CLIENT_GONE_GRACE_SECONDS without a connection.`,
+          ].join("\n"),
+          security: [{ bearer: [] }, { apiKeyQuery: [] }, { tokenQuery: [] }],
+          parameters: [
+            sessionIdParam,
+            { name: "resume_token", in: "query", required: false, description: "The session's `resume_token` (or send the `x-resume-token` header).", schema: { type: "string", maxLength: 256 } },
+            { name: "x-resume-token", in: "header", required: false, description: "The session's `resume_token`, where headers can be set.", schema: { type: "string", maxLength: 256 } },
+            { name: "Upgrade", in: "header", required: true, schema: { type: "string", const: "websocket" } },
+          ],
+          responses: {
+            "101": { description: "Switching Protocols: the first message is `session.resumed`." },
+            "400": error("No resume_token."),
+            ...authErrors("realtime"),
+            "404": error("No such session (or not this key's)."),
+            "409": error("The session has ended (it received `end`, or hit a limit)."),
+            "410": error("The grace period passed without a connection; the session was finalized."),
+            "426": error("No `Upgrade: websocket`."),
+          },
+        },
+      },
       "/v1/audio/transcriptions/stream/{session_id}/audio": {
         get: {
           tags: ["realtime"],
