@@ -17,34 +17,33 @@ import { roundMs, streamSeconds } from "../audio/format";
 import { loadConfig, logConfigError, type AppEnv, type ServiceConfig } from "../config";
 import type { EnhancementUpdate } from "../delivery/push-types";
 import { errorMessage, log } from "../log";
-import type { ClientProtocol, SessionEvent } from "../protocol/client-protocol";
-import { CLOSE_CODES, ERROR_CODES, WARNING_CODES, type ErrorCode, type ErrorMessage } from "../protocol/messages";
-import { nativeProtocol } from "../protocol/native";
+import { ERROR_CODES, type ErrorCode, type ErrorMessage } from "../protocol/messages";
 import { Recorder } from "../recorder/recorder";
 import { newJobId } from "../store/ids";
 import { r2Keys } from "../store/keys";
 import type { EndReason } from "../store/records";
-import { joinFinals, retryRecording, saveLiveTranscript } from "./after-end";
+import { retryRecording, saveLiveTranscript } from "./after-end";
 import { AudioLimit, TokenBucket } from "./audio-limit";
 import { closeFor, echoableCloseCode, INTERNAL_ERROR_CLOSE, maxDurationClose, NORMAL_CLOSE, type CloseSpec } from "./close";
 import { dueAction, MAX_RECORDING_ATTEMPTS, nextDeadline, type DeadlineInputs } from "./deadlines";
-import { EngineLink } from "./engine-link";
+import { linkForSession, type EngineLink } from "./engine-link";
 import { decodeDevFaults, decodeHandoff, HandoffError, type ResumeHandoff } from "./handoff";
 import { EnhancementPush } from "./enhancement-push";
 import { StreamProgress } from "./progress";
 import { newResumeToken, refuseResume } from "./resume";
-import { liveEvent } from "./live-events";
+import { ClientSockets } from "./client-sockets";
+import { finishSession } from "./end";
 import { SlotLease } from "./slot-lease";
 import { SessionState, type SessionMeta } from "./state";
 import { startRecord, StoreOutbox } from "./store-sync";
 
-const PROTOCOLS: Record<SessionMeta["protocol"], ClientProtocol> = { native: nativeProtocol };
 /** With an invalid configuration (a bad deploy), alarms look again this often for a fixed one. */
 const INVALID_CONFIG_RETRY_MS = 60_000;
 
 export class TranscriptionSession extends DurableObject<AppEnv> {
   readonly #loaded: ReturnType<typeof loadConfig>;
   readonly #state: SessionState;
+  readonly #clients: ClientSockets;
   // The collaborators exist only with a valid configuration (see #wire); nothing runs on guessed settings.
   #outbox!: StoreOutbox;
   #slot!: SlotLease;
@@ -65,6 +64,7 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
     super(ctx, env);
     this.#loaded = loadConfig(env);
     this.#state = new SessionState(ctx.storage.sql);
+    this.#clients = new ClientSockets(ctx, this.#state);
     if (this.#loaded.ok) this.#wire(this.#loaded.config, env);
   }
 
@@ -78,7 +78,7 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
     const rate = config.limits.maxMessagesPerSecond;
     this.#audioLimit = new AudioLimit(rate, this.#state.exists ? this.#state.progress().dropped : undefined, (totals) => {
       this.#checkpoint();
-      this.#emit({
+      this.#clients.emit({
         ...errorEvent(
           ERROR_CODES.rateLimited,
           `more than ${rate} audio frames per second; frames over the limit are dropped and not recorded (so far ${totals.frames} frames, ${totals.bytes} bytes not recorded)`,
@@ -92,10 +92,10 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
     this.#progress = new StreamProgress(
       this.#state,
       () => this.#audioLimit.totals,
-      (bytes) => this.#emit({ type: "audio.ack", bytes }),
+      (bytes) => this.#clients.emit({ type: "audio.ack", bytes }),
     );
     this.#slot = new SlotLease(env, config.auth.slotLeaseSeconds);
-    this.#push = new EnhancementPush(this.ctx, { sockets: () => this.#sockets(), emit: (m) => this.#emit(m) }, env.RECORDINGS, config.delivery.awaitMaxSeconds);
+    this.#push = new EnhancementPush(this.ctx, { sockets: () => this.#clients.current(), emit: (m) => this.#clients.emit(m) }, env.RECORDINGS, config.delivery.awaitMaxSeconds);
     this.#outbox = new StoreOutbox(
       this.#state,
       env,
@@ -143,8 +143,8 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
     });
     this.#open(meta);
 
-    const client = this.#accept();
-    this.#emit({
+    const client = this.#clients.accept();
+    this.#clients.emit({
       type: "session.begin",
       session_id: sessionId,
       config: { ...config },
@@ -171,19 +171,11 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
       return Response.json({ error: { code: refusal.code, message: refusal.message } }, { status: refusal.status });
     }
     this.#checkpoint();
-    for (const old of this.#sockets()) {
-      try {
-        old.close(CLOSE_CODES.replaced, "replaced by a newer connection");
-      } catch {
-        // Already gone.
-      }
-    }
-    const connection = this.#state.meta.connection + 1;
-    this.#state.update({ connection, clientGoneAt: null });
-    const client = this.#accept();
+    const connection = this.#clients.takeOver();
+    const client = this.#clients.accept();
     this.#lastActivity = Date.now();
     this.#link!.start(); // after a restart the engine link is gone: reopen it where the last final ended
-    this.#emit({
+    this.#clients.emit({
       type: "session.resumed",
       session_id: handoff.sessionId,
       bytes_received: this.#progress.durableBytes,
@@ -192,20 +184,6 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
     log("info", "session.resumed", { session_id: handoff.sessionId, connection, bytes_received: this.#progress.durableBytes });
     await this.#scheduleAlarm();
     return new Response(null, { status: 101, webSocket: client });
-  }
-
-  /** Accept a client socket as the session's current connection; returns the client end. */
-  #accept(): WebSocket {
-    const pair = new WebSocketPair();
-    this.ctx.acceptWebSocket(pair[1]);
-    pair[1].serializeAttachment({ connection: this.#state.meta.connection });
-    return pair[0];
-  }
-
-  /** The sockets of the current connection (older ones, being closed, hear and say nothing more). */
-  #sockets(): WebSocket[] {
-    const current = this.#state.meta.connection ?? 0;
-    return this.ctx.getWebSockets().filter((ws) => ((ws.deserializeAttachment() as { connection?: number } | null)?.connection ?? 0) === current);
   }
 
   /** Make everything handled so far durable: the recorder's buffer and the stream position with it. */
@@ -225,7 +203,7 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
     await this.#guard("webSocketMessage", async () => {
-      if (!this.#state.exists || !this.#isCurrent(ws)) return;
+      if (!this.#state.exists || !this.#clients.isCurrent(ws)) return;
       const now = Date.now();
       this.#lastActivity = now;
       const meta = this.#state.meta;
@@ -243,7 +221,7 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
     const { config, phase } = this.#state.meta;
     const refuse = (code: ErrorCode, message: string) => {
       this.#audioLimit.refused(frame.byteLength);
-      this.#emitTo(ws, errorEvent(code, message, true));
+      this.#clients.emitTo(ws, errorEvent(code, message, true));
     };
     if (phase !== "active") return refuse(ERROR_CODES.sessionEnding, "audio after end is not recorded");
     const max = this.#config.session.maxFrameBytes;
@@ -273,7 +251,7 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
    * invalid ones are rate limited.
    */
   async #onControl(ws: WebSocket, text: string, now: number): Promise<void> {
-    const request = this.#protocol().parseControl(text);
+    const request = this.#clients.parseControl(text);
     switch (request.type) {
       case "keepalive":
         return this.#link?.ping(now);
@@ -284,7 +262,7 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
         this.#push.noteEnd(request.await_enhancement === true);
         return this.#end("client_end", NORMAL_CLOSE);
       case "invalid":
-        if (this.#invalidReplies.take(now)) this.#emitTo(ws, errorEvent(ERROR_CODES.invalidMessage, request.reason, true));
+        if (this.#invalidReplies.take(now)) this.#clients.emitTo(ws, errorEvent(ERROR_CODES.invalidMessage, request.reason, true));
     }
   }
 
@@ -296,16 +274,13 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
     } catch {
       // Already closed.
     }
-    if (this.#state.exists && this.#isCurrent(ws)) await this.#guard("webSocketClose", () => this.#clientGone(`client closed (${code})`));
+    if (this.#state.exists && this.#clients.isCurrent(ws)) await this.#guard("webSocketClose", () => this.#clientGone(`client closed (${code})`));
   }
 
   override async webSocketError(ws: WebSocket): Promise<void> {
-    if (this.#state.exists && this.#isCurrent(ws)) await this.#guard("webSocketError", () => this.#clientGone("client socket error"));
+    if (this.#state.exists && this.#clients.isCurrent(ws)) await this.#guard("webSocketError", () => this.#clientGone("client socket error"));
   }
 
-  #isCurrent(ws: WebSocket): boolean {
-    return ((ws.deserializeAttachment() as { connection?: number } | null)?.connection ?? 0) === (this.#state.meta.connection ?? 0);
-  }
 
   /** The client left without `end`: keep the engine going, finish after the grace period. */
   async #clientGone(why: string): Promise<void> {
@@ -334,7 +309,7 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
       if (meta.phase === "active") {
         if (meta.holdsSlot) this.#slot.renewSoon(meta.owner, meta.sessionId, now);
         // Restarted (deploy, eviction) with the client gone: its grace period starts now.
-        if (this.#sockets().length === 0 && meta.clientGoneAt === null) this.#state.update({ clientGoneAt: now });
+        if (this.#clients.current().length === 0 && meta.clientGoneAt === null) this.#state.update({ clientGoneAt: now });
       }
       const due = dueAction(this.#deadlineInputs(), now, this.#config.session);
       switch (due.kind) {
@@ -380,95 +355,27 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
   }
 
   /**
-   * The engine's last results and the recording's completion, side by side;
-   * then `session.end`. What nothing on the client's side waits for (the live
-   * transcript copy, the store records, the job and its message) comes after
-   * it, retried by alarm until done.
+   * The end itself (./end.ts); then what nothing on the client's side waits
+   * for (the live transcript copy, the store records, the job and its
+   * message), retried by alarm until done.
    */
   async #runEnd(reason: EndReason, close: CloseSpec): Promise<void> {
-    const meta = this.#state.update({ phase: "ending", endReason: reason });
-    const started = Date.now();
-    this.#audioLimit.stop();
-    if (close.error) this.#emit(errorEvent(close.error.code, close.error.message, false));
-    const tail = this.#converter?.flush();
-    if (tail && tail.byteLength > 0) {
-      this.#recorder!.append(tail);
-      this.#link?.feed(tail, started);
-    }
-    this.#checkpoint();
-    // Where the end's time goes, for the log line (operators and the concurrent-end benchmark read it).
-    const took = { engine_ms: 0, recording_ms: 0 };
-    const engineDone = (this.#link?.finish(this.#config.realtime.endTimeoutMs) ?? Promise.resolve()).then(() => {
-      took.engine_ms = Date.now() - started;
-    });
-    let status: SessionMeta["status"] = reason === "client_gone" ? "interrupted" : "completed";
-    let recordingError: string | null = null;
-    let recording;
-    try {
-      [recording] = await Promise.all([this.#recorder!.finish().finally(() => (took.recording_ms = Date.now() - started)), engineDone]);
-    } catch (err) {
-      // The spool still holds every byte; the alarm retries (see #retryRecording).
-      await engineDone;
-      status = "failed";
-      recordingError = `recording could not be completed yet: ${errorMessage(err)}`;
-      log("error", "recording.failed", { session_id: meta.sessionId, message: errorMessage(err) });
-    }
-
-    const finals = this.#state.finals();
-    const recordedBytes = recording?.dataBytes ?? this.#recorder!.recordedBytes;
-    const durationSeconds = roundMs(streamSeconds(recordedBytes));
-    const endedAt = Date.now();
-    const dropped = this.#audioLimit.totals;
-    this.#state.update({ phase: "ended", status, endedAt });
-    this.#state.queueRecord({
-      status,
-      ended_at: new Date(endedAt).toISOString(),
-      end_reason: reason,
-      duration_seconds: durationSeconds,
-      bytes_recorded: recordedBytes,
-      bytes_dropped: dropped.bytes,
-      audio_key: recording ? recording.key : null,
-      error: recordingError,
-    });
-    // The job id was fixed (and reserved in the store) at the start, so session.end does not wait for
-    // Redis or the Queue. The client is warned only when the store had already failed and is being retried.
-    if (meta.jobId && this.#state.meta.storeAttempts > 0) {
-      this.#emit({
-        type: "warning",
-        code: WARNING_CODES.enhancementDeferred,
-        message: "the store is not reachable right now; the enhancement job is created and queued by automatic retries",
-      });
-    }
-    // Always one ack right before session.end: the whole stream, as the recording holds it.
-    this.#progress.finalAck();
-    this.#emit({
-      type: "session.end",
-      session_id: meta.sessionId,
-      total_duration: durationSeconds,
-      transcript: joinFinals(finals),
-      segments: finals.map((f) => ({ start: f.start, end: f.end, text: f.text })),
-      enhancement_job_id: meta.jobId,
-      bytes_dropped: dropped.bytes,
-    });
-    // A client awaiting the enhancement keeps its socket (closed by the push, or by its deadline).
-    const held = this.#push.holdOpen({ sessionId: meta.sessionId, jobId: meta.jobId, askedInUrl: meta.config.await_enhancement === true, closeCode: close.code });
-    for (const ws of held ? [] : this.ctx.getWebSockets()) {
-      try {
-        ws.close(close.code, close.reason);
-      } catch {
-        // Already closed by the client.
-      }
-    }
-    log("info", "session.end", {
-      session_id: meta.sessionId,
+    await finishSession(
+      {
+        state: this.#state,
+        clients: this.#clients,
+        recorder: this.#recorder!,
+        link: this.#link,
+        converter: this.#converter,
+        audioLimit: this.#audioLimit,
+        progress: this.#progress,
+        push: this.#push,
+        endTimeoutMs: this.#config.realtime.endTimeoutMs,
+        checkpoint: () => this.#checkpoint(),
+      },
       reason,
-      status,
-      duration_seconds: durationSeconds,
-      end_ms: Date.now() - started,
-      ...took,
-      enhancement_job_id: meta.jobId,
-      bytes_dropped: dropped.bytes,
-    });
+      close,
+    );
     void saveLiveTranscript(this.#state, this.#recorder!, this.env.RECORDINGS).finally(() => this.#outbox.sync());
     await this.#scheduleAlarm();
   }
@@ -502,29 +409,7 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
       // The stream position is written with the audio it covers: acks and resume never claim more.
       onSpool: () => this.#progress.persist(),
     });
-    const recorder = this.#recorder;
-    const state = this.#state;
-    this.#link = new EngineLink(
-      {
-        sessionId: meta.sessionId,
-        config: meta.config,
-        phase: () => state.meta.phase,
-        get flags() {
-          return { onFallback: state.meta.onFallback, engineGaveUp: state.meta.engineGaveUp };
-        },
-        setFlags: (patch) => state.update(patch),
-        lastFinalEnd: () => state.lastFinalEnd(),
-        spool: recorder,
-        onEvent: (engineEvent) => {
-          const { event, final } = liveEvent(engineEvent, state.meta.config, state.lastFinalEnd());
-          if (final) state.addFinal(final);
-          if (event) this.#emit(event);
-        },
-        notify: (message) => this.#emit(message),
-      },
-      this.#config.realtime,
-      this.env.AI,
-    );
+    this.#link = linkForSession(this.#state, this.#recorder, this.#config.realtime, this.env.AI, (event) => this.#clients.emit(event));
   }
 
   #recordingFinished(): boolean {
@@ -535,23 +420,6 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
     return !this.#recordingFinished() && this.#state.meta.recordingAttempts >= MAX_RECORDING_ATTEMPTS;
   }
 
-  #protocol(): ClientProtocol {
-    return PROTOCOLS[this.#state.meta.protocol ?? "native"];
-  }
-
-  #emit(event: SessionEvent): void {
-    for (const ws of this.#sockets()) this.#emitTo(ws, event);
-  }
-
-  #emitTo(ws: WebSocket, event: SessionEvent): void {
-    const text = this.#protocol().render(event);
-    if (text === null) return;
-    try {
-      ws.send(text);
-    } catch {
-      // The client is gone; webSocketClose handles it.
-    }
-  }
 }
 
 function errorEvent(code: ErrorCode, message: string, recoverable: boolean): ErrorMessage {

@@ -12,7 +12,11 @@ import type { ServiceConfig } from "../config";
 import { createRealtimeEngine, type EngineFailure, type RealtimeSession } from "../engines/realtime";
 import { errorMessage, log } from "../log";
 import { ERROR_CODES, WARNING_CODES, type EngineEvent, type ErrorMessage, type WarningMessage } from "../protocol/messages";
+import type { SessionEvent } from "../protocol/client-protocol";
 import type { SessionConfig } from "../protocol/params";
+import type { Recorder } from "../recorder/recorder";
+import { liveEvent } from "./live-events";
+import type { SessionState } from "./state";
 
 /** Drops mid-session are reconnected this many times in a row; then the session records only. */
 export const MAX_ENGINE_RECONNECTS = 5;
@@ -245,4 +249,34 @@ export class EngineLink {
         return event;
     }
   }
+}
+
+/**
+ * The link of a session, wired to its persisted state: engine flags and
+ * finals in SQLite, the recorder as the spool to re-send from, and engine
+ * events filtered (live-events.ts) before the client hears them.
+ */
+export function linkForSession(state: SessionState, recorder: Recorder, realtime: ServiceConfig["realtime"], ai: Ai, emit: (event: SessionEvent) => void): EngineLink {
+  const meta = state.meta;
+  return new EngineLink(
+    {
+      sessionId: meta.sessionId,
+      config: meta.config,
+      phase: () => state.meta.phase,
+      get flags() {
+        return { onFallback: state.meta.onFallback, engineGaveUp: state.meta.engineGaveUp };
+      },
+      setFlags: (patch) => state.update(patch),
+      lastFinalEnd: () => state.lastFinalEnd(),
+      spool: recorder,
+      onEvent: (engineEvent) => {
+        const { event, final } = liveEvent(engineEvent, state.meta.config, state.lastFinalEnd());
+        if (final) state.addFinal(final);
+        if (event) emit(event);
+      },
+      notify: emit,
+    },
+    realtime,
+    ai,
+  );
 }

@@ -1,0 +1,92 @@
+/**
+ * The session's client connection: the hibernatable sockets the object
+ * accepted, which of them is current (a resume takes over with the next
+ * connection number, kept in each socket's attachment so it survives
+ * hibernation), and events rendered to the wire by the client's protocol.
+ */
+import type { ClientProtocol, SessionEvent } from "../protocol/client-protocol";
+import { CLOSE_CODES } from "../protocol/messages";
+import { nativeProtocol } from "../protocol/native";
+import type { CloseSpec } from "./close";
+import type { SessionState } from "./state";
+
+const PROTOCOLS: Record<"native", ClientProtocol> = { native: nativeProtocol };
+
+const connectionOf = (ws: WebSocket) => (ws.deserializeAttachment() as { connection?: number } | null)?.connection ?? 0;
+
+export class ClientSockets {
+  readonly #ctx: DurableObjectState;
+  readonly #state: SessionState;
+
+  constructor(ctx: DurableObjectState, state: SessionState) {
+    this.#ctx = ctx;
+    this.#state = state;
+  }
+
+  /** Accept a socket as the session's current connection; returns the client end for the 101. */
+  accept(): WebSocket {
+    const pair = new WebSocketPair();
+    this.#ctx.acceptWebSocket(pair[1]);
+    pair[1].serializeAttachment({ connection: this.#current() });
+    return pair[0];
+  }
+
+  /** The sockets of the current connection (older ones, being closed, hear and say nothing more). */
+  current(): WebSocket[] {
+    const current = this.#current();
+    return this.#ctx.getWebSockets().filter((ws) => connectionOf(ws) === current);
+  }
+
+  isCurrent(ws: WebSocket): boolean {
+    return connectionOf(ws) === this.#current();
+  }
+
+  /** A resume takes over: the current sockets are closed with 4004 and the next connection number begins. */
+  takeOver(): number {
+    this.closeAll(this.current(), { code: CLOSE_CODES.replaced, reason: "replaced by a newer connection" });
+    const connection = this.#current() + 1;
+    this.#state.update({ connection, clientGoneAt: null });
+    return connection;
+  }
+
+  /** Every socket the object holds, current or not (the end closes them all). */
+  all(): WebSocket[] {
+    return this.#ctx.getWebSockets();
+  }
+
+  closeAll(sockets: WebSocket[], close: Pick<CloseSpec, "code" | "reason">): void {
+    for (const ws of sockets) {
+      try {
+        ws.close(close.code, close.reason);
+      } catch {
+        // Already closed.
+      }
+    }
+  }
+
+  emit(event: SessionEvent): void {
+    for (const ws of this.current()) this.emitTo(ws, event);
+  }
+
+  emitTo(ws: WebSocket, event: SessionEvent): void {
+    const text = this.#protocol().render(event);
+    if (text === null) return;
+    try {
+      ws.send(text);
+    } catch {
+      // The client is gone; webSocketClose handles it.
+    }
+  }
+
+  parseControl(text: string) {
+    return this.#protocol().parseControl(text);
+  }
+
+  #protocol(): ClientProtocol {
+    return PROTOCOLS[this.#state.meta.protocol ?? "native"];
+  }
+
+  #current(): number {
+    return this.#state.meta.connection ?? 0;
+  }
+}
