@@ -71,6 +71,31 @@ export type SessionIdentity = Pick<
   "sessionId" | "config" | "protocol" | "owner" | "holdsSlot" | "createdAt" | "jobId" | "queueSendFailuresToInject" | "resumeToken"
 >;
 
+/** A session's state at its start: its identity, everything else at its starting value. */
+export function initialMeta(identity: SessionIdentity): SessionMeta {
+  return {
+    ...identity,
+    phase: "active",
+    status: "active",
+    endReason: null,
+    endedAt: null,
+    clientGoneAt: null,
+    pendingRecord: null,
+    jobRecorded: false,
+    jobQueued: false,
+    storeAttempts: 0,
+    storeRetryAt: null,
+    engineGaveUp: false,
+    recordingAttempts: 0,
+    onFallback: false,
+    slotReleased: false,
+    jobReserved: false,
+    jobAbandoned: false,
+    transcriptSaved: false,
+    connection: 0,
+  };
+}
+
 export interface FinalSegment {
   start: number;
   end: number;
@@ -109,27 +134,7 @@ export class SessionState {
 
   /** Start a session's state: its identity, everything else at its starting value. */
   init(identity: SessionIdentity): SessionMeta {
-    this.#meta = {
-      ...identity,
-      phase: "active",
-      status: "active",
-      endReason: null,
-      endedAt: null,
-      clientGoneAt: null,
-      pendingRecord: null,
-      jobRecorded: false,
-      jobQueued: false,
-      storeAttempts: 0,
-      storeRetryAt: null,
-      engineGaveUp: false,
-      recordingAttempts: 0,
-      onFallback: false,
-      slotReleased: false,
-      jobReserved: false,
-      jobAbandoned: false,
-      transcriptSaved: false,
-      connection: 0,
-    };
+    this.#meta = initialMeta(identity);
     this.#save();
     return this.#meta;
   }

@@ -7,8 +7,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ErrorMessage } from "../../src/protocol/messages";
 import { conversation, pcmBytes } from "../../tools/fixtures/synth";
-import { findFreePort } from "../../tools/stack/redis";
-import { startStack, type Stack } from "../../tools/stack/stack";
+import type { Stack } from "../../tools/stack/stack";
+import { startOwnStack } from "../helpers/stack";
 import { eventually, getJson, wavData } from "../helpers/http";
 import { connect, sendInFrames, type Client } from "../helpers/ws-client";
 import { streamUrl } from "../helpers/e2e";
@@ -18,15 +18,8 @@ let stack: Stack;
 const wsUrl = (query = "") => streamUrl(stack.wsUrl, query);
 
 beforeAll(async () => {
-  stack = await startStack({
-    port: await findFreePort(),
-    redisPort: 0,
-    bridgePort: 0,
-    emulatorPort: 0,
-    // The idle timeout stays long (60 s): a lost `end` shows as no session.end, not as a quick idle close.
-    vars: { MAX_MESSAGES_PER_SECOND: String(RATE), CLIENT_GONE_GRACE_SECONDS: "1" },
-    log: () => undefined,
-  });
+  // The idle timeout stays long (60 s): a lost `end` shows as no session.end, not as a quick idle close.
+  stack = await startOwnStack({ MAX_MESSAGES_PER_SECOND: String(RATE), CLIENT_GONE_GRACE_SECONDS: "1" });
 });
 
 afterAll(async () => {

@@ -14,8 +14,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ServerMessage } from "../../src/protocol/messages";
 import { ResumableStream, StreamRefused } from "../../tools/client/resumable-stream";
 import { conversation, pcmBytes, toWav } from "../../tools/fixtures/synth";
-import { findFreePort } from "../../tools/stack/redis";
-import { startStack, type Stack } from "../../tools/stack/stack";
+import type { Stack } from "../../tools/stack/stack";
+import { startOwnStack } from "../helpers/stack";
 import { eventually, getJson, sha256, wavData } from "../helpers/http";
 import { connect } from "../helpers/ws-client";
 import { streamUrl } from "../helpers/e2e";
@@ -24,14 +24,7 @@ const GRACE_SECONDS = 15;
 let stack: Stack;
 
 beforeAll(async () => {
-  stack = await startStack({
-    port: await findFreePort(),
-    redisPort: 0,
-    bridgePort: 0,
-    emulatorPort: 0,
-    vars: { CLIENT_GONE_GRACE_SECONDS: String(GRACE_SECONDS), IDLE_TIMEOUT_SECONDS: "60" },
-    log: () => undefined,
-  });
+  stack = await startOwnStack({ CLIENT_GONE_GRACE_SECONDS: String(GRACE_SECONDS), IDLE_TIMEOUT_SECONDS: "60" });
 });
 
 afterAll(async () => {

@@ -14,7 +14,7 @@ import { ACTIVE_HEARTBEAT_MS, dueAction, nextDeadline, wallClockCapMs, type Dead
 import { EngineLink } from "../../src/session/engine-link";
 import { decodeHandoff, encodeHandoff, type SessionHandoff } from "../../src/session/handoff";
 import { liveEvent } from "../../src/session/live-events";
-import type { SessionMeta } from "../../src/session/state";
+import { initialMeta, type SessionMeta } from "../../src/session/state";
 import { eventually, pcm16k } from "./client";
 
 const config: SessionConfig = {
@@ -34,32 +34,16 @@ const config: SessionConfig = {
 };
 
 const meta = (patch: Partial<SessionMeta> = {}): SessionMeta => ({
-  sessionId: "sess_0123456789abcdef0123456789abcdef",
-  config,
-  protocol: "native",
-  owner: "anonymous",
-  holdsSlot: false,
-  createdAt: 0,
-  jobId: null,
-  queueSendFailuresToInject: 0,
-  phase: "active",
-  status: "active",
-  endReason: null,
-  endedAt: null,
-  clientGoneAt: null,
-  pendingRecord: null,
-  jobRecorded: false,
-  jobQueued: false,
-  storeAttempts: 0,
-  storeRetryAt: null,
-  engineGaveUp: false,
-  recordingAttempts: 0,
-  onFallback: false,
-  slotReleased: false,
-  connection: 0,
-  jobReserved: false,
-  jobAbandoned: false,
-  transcriptSaved: false,
+  ...initialMeta({
+    sessionId: "sess_0123456789abcdef0123456789abcdef",
+    config,
+    protocol: "native",
+    owner: "anonymous",
+    holdsSlot: false,
+    createdAt: 0,
+    jobId: null,
+    queueSendFailuresToInject: 0,
+  }),
   ...patch,
 });
 
