@@ -433,22 +433,7 @@ plumbing (R2 reads, uploads to the engine, stages, result writes), not a real sp
   out.push(renderConcurrentEnds(r.concurrentEnds));
 
   /* ---------------------------------- 7 ---------------------------------- */
-  out.push(`## 7. Resume after a dropped connection
-
-**How measured.** One session at a time streams a turn and 70 % of the next (as fast as the socket
-takes it), waits for the first final, then its TCP connection is destroyed (no close frame). The
-client reconnects at once to \`…/stream/{session_id}/resume\` with its \`resume_token\` and, after
-\`session.resumed\`, sends the rest from \`bytes_received\`. Times from the reconnect's start.
-`);
-  const rs = r.resume;
-  out.push(
-    rs
-      ? table(
-          ["Drops", "Failed", "→ session.resumed p50 (ms)", "p99 (ms)", "→ next final p50 (ms)", "p99 (ms)"],
-          [[String(rs.drops), String(rs.failed), fmt(rs.toResumed.p50, 1), fmt(rs.toResumed.p99, 1), fmt(rs.toNextFinal.p50, 1), fmt(rs.toNextFinal.p99, 1)]],
-        ) + (rs.failures.length ? `\n\nFailures: ${rs.failures.join("; ")}\n` : "\n")
-      : "Not measured (see Errors).\n",
-  );
+  out.push(renderResume(r.resume));
 
   /* -------------------------------- notes -------------------------------- */
   if (r.notes.length || r.errors.length) {
@@ -503,4 +488,46 @@ session, in the same run, is the baseline; so are the same sessions opened strai
     )} (${fmt(many.endToSessionEnd.p99, 0)} ms, ${many.warnings} warnings).\n`,
   );
   return out.join("\n");
+}
+
+function renderResume(rs: ResumeResult | null): string {
+  const head = `## 7. Resume after a dropped connection
+
+**How measured.** One session at a time streams a turn and 70 % of the next (as fast as the socket
+takes it), waits for the first final, then its TCP connection is destroyed (no close frame). The
+client reconnects at once to \`…/stream/{session_id}/resume\` with its \`resume_token\` and, after
+\`session.resumed\`, sends the rest from \`bytes_received\`. Times from the reconnect's start.
+`;
+  if (!rs) return `${head}\nNot measured (see Errors).\n`;
+  return `${head}\n${table(
+    ["Drops", "Failed", "→ session.resumed p50 (ms)", "p99 (ms)", "→ next final p50 (ms)", "p99 (ms)"],
+    [[String(rs.drops), String(rs.failed), fmt(rs.toResumed.p50, 1), fmt(rs.toResumed.p99, 1), fmt(rs.toNextFinal.p50, 1), fmt(rs.toNextFinal.p99, 1)]],
+  )}${rs.failures.length ? `\n\nFailures: ${rs.failures.join("; ")}` : ""}\n`;
+}
+
+/**
+ * One phase run on its own (\`npm run bench -- --only <phase>\`), as a block of
+ * BENCHMARKS.md with its own date, machine and load: it replaces the block of
+ * an earlier targeted run of the same phase and leaves the full run's figures
+ * as they are.
+ */
+export function renderTargeted(r: BenchResults, phase: string): string | null {
+  const section = phase === "concurrent-ends" ? renderConcurrentEnds(r.concurrentEnds) : phase === "resume" ? renderResume(r.resume) : null;
+  if (section === null) return null;
+  const m = r.machine;
+  const load = r.contention ? `${fmt(r.contention.otherShare * 100, 0)} % of the machine's capacity used by other processes` : "n/a";
+  return [
+    `<!-- targeted:${phase} -->`,
+    `> Targeted run: \`npm run bench -- --only ${phase}\`, ${r.date}, ${m.nproc} CPUs ${m.cpuModel}, HEAD \`${r.revision.slice(0, 12)}\` (+${r.dirtyPaths} uncommitted), other load: ${load}. The rest of this file is from the full run above.`,
+    "",
+    section.replace(/^## (\d+)\./m, "## $1 (targeted run)."),
+    `<!-- /targeted:${phase} -->`,
+  ].join("\n");
+}
+
+/** BENCHMARKS.md with the targeted block for `phase` put in (replacing an earlier one). */
+export function withTargeted(current: string, phase: string, block: string): string {
+  const pattern = new RegExp(`<!-- targeted:${phase} -->[\\s\\S]*?<!-- /targeted:${phase} -->\\n?`);
+  const kept = current.replace(pattern, "");
+  return `${kept.trimEnd()}\n\n${block}\n`;
 }

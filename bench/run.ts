@@ -6,7 +6,7 @@
  * Sections: relay overhead, concurrency, per-session cost, recording, and the
  * enhancement pipeline. Progress goes to stderr, a summary to stdout.
  */
-import { createWriteStream, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { findFreePort } from "../tools/stack/redis";
 import type { Stack } from "../tools/stack/stack";
@@ -18,7 +18,7 @@ import { startProfile } from "./profile";
 import { FRAME_MS, runPaced, type PacedResult } from "./paced";
 import { pipelineJob, type PipelineResult } from "./pipeline";
 import { fastSession } from "./recording";
-import { renderReport, type BenchResults, type CostRun, type RampStep, type RelayLevel } from "./report";
+import { renderReport, renderTargeted, withTargeted, type BenchResults, type CostRun, type RampStep, type RelayLevel } from "./report";
 import { ROOT, takeSnapshot, type Snapshot } from "./snapshot";
 import { fmt, median } from "./stats";
 import {
@@ -496,7 +496,12 @@ try {
   } else {
     const out = path.join(ROOT, ".artifacts", `bench-${ONLY}.json`);
     writeFileSync(out, JSON.stringify(results, null, 2));
-    log(`--only ${ONLY}: BENCHMARKS.md left as it is; results in ${out}`);
+    const block = renderTargeted(results, ONLY);
+    const file = path.join(ROOT, "BENCHMARKS.md");
+    if (block) {
+      writeFileSync(file, withTargeted(existsSync(file) ? readFileSync(file, "utf8") : "", ONLY, block));
+      log(`--only ${ONLY}: its block in BENCHMARKS.md replaced (the full run's figures are left as they are); results in ${out}`);
+    } else log(`--only ${ONLY}: BENCHMARKS.md left as it is; results in ${out}`);
   }
   process.stdout.write(summaryText(results));
   if (results.errors.length > 0) exitCode = 1;

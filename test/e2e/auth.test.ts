@@ -192,9 +192,12 @@ describe("auth (e2e)", () => {
     const token = await issueToken(carol.key);
     expect(await rejectStatus(connect(wsUrl(`model=nope&token=${token}`)))).toBe(400);
     expect(await rejectStatus(connect(wsUrl(`sample_rate=7&token=${token}`)))).toBe(400);
-    const plain = await getJson(`${stack.url}/v1/audio/transcriptions/stream?token=${token}`);
+    // A plain GET with session parameters is an upgrade that lost its header: 426. A bare GET is the
+    // caller's session list, a REST route, where a browser token is refused (401) and not spent.
+    const plain = await getJson(`${stack.url}/v1/audio/transcriptions/stream?language=en&token=${token}`);
     expect(plain.status).toBe(426);
     expect(plain.body).toMatchObject({ error: { code: "upgrade_required" } });
+    expect((await getJson(`${stack.url}/v1/audio/transcriptions/stream?token=${token}`)).status).toBe(401);
     // The key is at MAX_CONCURRENT_SESSIONS_PER_KEY (2): refused with 429, token kept.
     const first = await connect(wsUrl(), bearer(carol.key));
     await first.next("session.begin");

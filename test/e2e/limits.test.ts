@@ -1,6 +1,6 @@
 /**
- * Limits and restarts, on a stack of its own with small limits: idle timeout,
- * maximum duration, frame size, and a worker restart in the middle of a session.
+ * Limits, on a stack of its own with small limits: idle timeout,
+ * maximum duration, frame size, the fallback engine (restarts: resume.test.ts).
  */
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -30,8 +30,6 @@ beforeAll(async () => {
       MAX_SESSION_SECONDS: "3",
       MAX_FRAME_BYTES: "4096",
       CLIENT_GONE_GRACE_SECONDS: "1",
-      // Every frame goes to the SQLite spool as it is processed, so "processed" means "durable".
-      RECORDER_BUFFER_MS: "0",
     },
     log: () => undefined,
   });
@@ -93,38 +91,6 @@ describe("limits (e2e)", () => {
     await client.next("session.end");
     const wav = new Uint8Array(await (await fetch(`${stack.url}/v1/audio/transcriptions/stream/${begin.session_id}/audio`)).arrayBuffer());
     expect(sha256(wavData(wav).data)).toBe(sha256(ok));
-  });
-
-  it("a worker restart mid-session (deploy, eviction) loses nothing spooled and the recording is completed", async () => {
-    const client = await connect(wsUrl("enhance_on_end=true"));
-    const begin = await client.next("session.begin");
-    const pcm = new Uint8Array(randomBytes(2 * 32000));
-    await sendInFrames(client, pcm, 3200);
-    // The object handles a client's messages in order: once it has answered this probe, every frame
-    // before it is processed and (RECORDER_BUFFER_MS=0) in its SQLite spool. Observed, not guessed.
-    await client.sendJson({ type: "probe" });
-    await client.next("error");
-    // This stack's idle timeout is 2 s: keep the session busy until the old worker is gone, or a slow
-    // shutdown lets it end by idle_timeout (completed) before the restart it is meant to survive.
-    const busy = setInterval(() => {
-      if (client.ws.readyState === client.ws.OPEN) client.ws.send(JSON.stringify({ type: "keepalive" }));
-    }, 250);
-    await stack.restartWorker();
-    await client.closed;
-    clearInterval(busy);
-    // A restarted worker on a loaded machine can be slow to come back; the wait ends when the record says so.
-    const record = await eventually(async () => {
-      const r = await getJson<{ status: string; enhancement_job_id: string }>(`${stack.url}/v1/audio/transcriptions/stream/${begin.session_id}`);
-      return r.body.status === "interrupted" ? r.body : null;
-    }, 120_000);
-    expect(record.enhancement_job_id).toMatch(/^job_/);
-    const wav = new Uint8Array(await (await fetch(`${stack.url}/v1/audio/transcriptions/stream/${begin.session_id}/audio`)).arrayBuffer());
-    expect(sha256(wavData(wav).data)).toBe(sha256(pcm));
-    const job = await eventually(async () => {
-      const r = await getJson<{ id: string }>(`${stack.url}/v1/audio/transcriptions/${record.enhancement_job_id}`);
-      return r.status === 200 ? r.body : null;
-    });
-    expect(job.id).toBe(record.enhancement_job_id);
   });
 
   it("uses the fallback engine when the first cannot be reached at session start", async () => {

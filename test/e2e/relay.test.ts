@@ -46,6 +46,9 @@ function assertWellFormed(m: ServerMessage): void {
       expect(typeof m.message).toBe("string");
       if (m.type === "error") expect(typeof m.recoverable).toBe("boolean");
       return;
+    case "audio.ack":
+      expect(Number.isInteger(m.bytes) && m.bytes >= 0).toBe(true);
+      return;
     case "session.end":
       expect(num(m.total_duration)).toBe(true);
       expect(typeof m.transcript).toBe("string");

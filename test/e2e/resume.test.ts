@@ -7,6 +7,7 @@
  * finals never repeat and go forward in time, and one job completes.
  */
 import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -17,7 +18,7 @@ import { conversation, pcmBytes, toWav } from "../../tools/fixtures/synth";
 import type { Stack } from "../../tools/stack/stack";
 import { startOwnStack } from "../helpers/stack";
 import { eventually, getJson, sha256, wavData } from "../helpers/http";
-import { connect } from "../helpers/ws-client";
+import { connect, sendInFrames } from "../helpers/ws-client";
 import { streamUrl } from "../helpers/e2e";
 
 const GRACE_SECONDS = 15;
@@ -172,6 +173,30 @@ describe("resume (e2e)", () => {
     stream.end();
     await stream.ended;
     await expectWhole(begin.session_id, pcm, messages);
+  });
+
+  it("a client that never comes back after a worker restart: nothing acknowledged is lost, the session is finalized, the job follows", async () => {
+    const client = await connect(streamUrl(stack.wsUrl, "enhance_on_end=true"));
+    const begin = await client.next("session.begin");
+    const pcm = new Uint8Array(randomBytes(2 * 32000));
+    await sendInFrames(client, pcm, 3200);
+    // Durable is what the session acknowledged (the spool), observed rather than waited for.
+    await eventually(async () => client.messages.some((m) => m.type === "audio.ack" && m.bytes === pcm.byteLength));
+    await stack.restartWorker();
+    await client.closed;
+    // A restarted worker on a loaded machine can be slow to come back; the wait ends when the record says so.
+    const record = await eventually(async () => {
+      const r = await getJson<{ status: string; end_reason: string | null; enhancement_job_id: string }>(`${stack.url}/v1/audio/transcriptions/stream/${begin.session_id}`);
+      return r.body.status !== "active" ? r.body : null;
+    }, (GRACE_SECONDS + 120) * 1000);
+    // Finalized by the grace period after the restart, not ended by anything else.
+    expect(record).toMatchObject({ status: "interrupted", end_reason: "client_gone" });
+    expect(sha256(await recording(begin.session_id))).toBe(sha256(pcm));
+    const job = await eventually(async () => {
+      const r = await getJson<{ status: string }>(`${stack.url}/v1/audio/transcriptions/${record.enhancement_job_id}`);
+      return r.body.status === "completed" || r.body.status === "failed" ? r.body : null;
+    }, 90_000);
+    expect(job.status).toBe("completed");
   });
 
   it("the stream CLI resumes by itself across a worker restart, and the recording is the whole file", async () => {
