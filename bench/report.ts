@@ -2,9 +2,10 @@
 import { AUDIO_DESCRIPTION } from "./audio";
 import type { ConcurrentEndResult } from "./concurrent-end";
 import type { PacedResult } from "./paced";
+import { renderLocalEngine, type LocalEngineResult } from "./local-engine";
 import type { PipelineResult } from "./pipeline";
 import type { FastSessionResult } from "./recording";
-import { fmt } from "./stats";
+import { fmt, table } from "./stats";
 import type { Contention, MachineInfo, MemKb } from "./sys";
 
 export interface RelayLevel {
@@ -78,13 +79,12 @@ export interface BenchResults {
   pipeline: { jobs: PipelineResult[]; available: boolean; note: string } | null;
   /** Section 6: one session ending alone (baseline), then many ending within the same second. */
   concurrentEnds: ConcurrentEndResult[];
+  /** Section 7: the local PocketSphinx engine, measured directly. */
+  localEngine: LocalEngineResult | null;
   errors: { phase: string; message: string }[];
   wallSeconds: number;
   contention: Contention | null;
 }
-
-const table = (head: string[], rows: (string | number)[][]): string =>
-  [`| ${head.join(" | ")} |`, `| ${head.map(() => "---").join(" | ")} |`, ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
 
 const p3 = (s: { p50: number; p95: number; p99: number }) => `${fmt(s.p50)} / ${fmt(s.p95)} / ${fmt(s.p99)}`;
 const added = (a: { p50: number; p95: number; p99: number }, b: { p50: number; p95: number; p99: number }) =>
@@ -428,6 +428,9 @@ plumbing (R2 reads, uploads to the engine, stages, result writes), not a real sp
 
   /* ---------------------------------- 6 ---------------------------------- */
   out.push(renderConcurrentEnds(r.concurrentEnds));
+
+  /* ---------------------------------- 7 ---------------------------------- */
+  out.push(renderLocalEngine(r.localEngine));
 
   /* -------------------------------- notes -------------------------------- */
   if (r.notes.length || r.errors.length) {

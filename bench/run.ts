@@ -16,6 +16,7 @@ import { startProfile } from "./profile";
 import { FRAME_MS, runPaced, type PacedResult } from "./paced";
 import { pipelineJob, type PipelineResult } from "./pipeline";
 import { fastSession } from "./recording";
+import { localEngineBench } from "./local-engine";
 import { renderReport, type BenchResults, type CostRun, type RampStep, type RelayLevel } from "./report";
 import { ROOT, takeSnapshot, type Snapshot } from "./snapshot";
 import { fmt, median } from "./stats";
@@ -153,6 +154,7 @@ async function main(): Promise<BenchResults> {
     recording: null,
     pipeline: null,
     concurrentEnds: [],
+    localEngine: null,
     errors: [],
     wallSeconds: 0,
     contention: null,
@@ -434,6 +436,11 @@ async function main(): Promise<BenchResults> {
     }
   });
 
+  /* ---------------------------- 7. local engine ----------------------------- */
+  await phase("local engine", async () => {
+    results.localEngine = await localEngineBench(log);
+  });
+
   results.contention = contentionBetween(runMark, contentionMark(groups()));
   results.wallSeconds = elapsed() / 1000;
   return results;
@@ -527,6 +534,9 @@ function summaryText(r: BenchResults): string {
   for (const c of r.concurrentEnds) {
     const e = c.endToSessionEnd;
     lines.push(`${c.target}: ${c.sessions} session(s) ending together: end→session.end p50/p99 ${fmt(e.p50)}/${fmt(e.p99)} ms, ${c.warnings} warnings, ${c.missingEnds} without session.end`);
+  }
+  for (const s of r.localEngine?.stream ?? []) {
+    lines.push(`local engine ×${s.sessions}: partial p50/p99 ${fmt(s.partial.p50, 0)}/${fmt(s.partial.p99, 0)} ms, final p50/p99 ${fmt(s.final.p50, 0)}/${fmt(s.final.p99, 0)} ms, live WER ${fmt(s.werMean * 100, 1)} %`);
   }
   for (const e of r.errors) lines.push(`phase "${e.phase}" failed: ${e.message}`);
   lines.push("");

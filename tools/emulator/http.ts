@@ -4,6 +4,7 @@
  * `X-Engine` header, and bounded body reads.
  */
 import http from "node:http";
+import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import type { HttpAnswer } from "./types";
 
@@ -46,4 +47,16 @@ export async function readBody(req: http.IncomingMessage, limit: number): Promis
     at += c.length;
   }
   return out;
+}
+
+/** Starts listening; resolves with the bound port and the host as it goes in a URL (IPv6 in brackets). */
+export async function listen(server: http.Server, port: number, host: string): Promise<{ port: number; hostPart: string }> {
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  return { port: (server.address() as AddressInfo).port, hostPart: host.includes(":") ? `[${host}]` : host };
 }

@@ -7,13 +7,12 @@
  */
 import { createHash, type Hash } from "node:crypto";
 import http from "node:http";
-import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { realpathSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { WebSocketServer } from "ws";
-import { readBody, rejectUpgrade, sendJson } from "./http";
+import { listen, readBody, rejectUpgrade, sendJson } from "./http";
 import { handleChatCompletion } from "./llm";
 import { attachRealtime, parseRealtimeQuery } from "./realtime";
 import { handleSpeechToText } from "./stt";
@@ -243,15 +242,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     audioHashes.clear();
   };
 
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(opts.port ?? 0, host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
-  const hostPart = host.includes(":") ? `[${host}]` : host;
+  const { port, hostPart } = await listen(server, opts.port ?? 0, host);
 
   return {
     url: `http://${hostPart}:${port}`,

@@ -8,12 +8,13 @@
  */
 import { realpathSync } from "node:fs";
 import http from "node:http";
-import { isIP, type AddressInfo } from "node:net";
+import { isIP } from "node:net";
+import { availableParallelism } from "node:os";
 import type { Duplex } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { Resampler } from "../../src/audio/resampler";
-import { readBody, rejectUpgrade, sendJson } from "../emulator/http";
+import { listen, readBody, rejectUpgrade, sendJson } from "../emulator/http";
 import { parseRealtimeQuery, type ModelFamily } from "../emulator/realtime";
 import { detail, elevenLabsWords, parseSpeechToTextForm } from "../emulator/stt";
 import type { HttpAnswer } from "../emulator/types";
@@ -29,10 +30,13 @@ export const STT_PATH = "/v1/speech-to-text";
 /** `X-Engine` header and the prefix of every error message. */
 const ENGINE = "local-engine";
 /**
- * Sessions (and batch files) decoded at once. Each costs ~100 MB and 0.2–0.5 of
- * a core while audio flows in real time; measured figures in README.md.
+ * Sessions (and batch files) decoded at once: one per CPU core. A session needs
+ * ~0.3 of a core at real-time pace (more while a machine is shared), and a
+ * recognizer that falls behind real time delays every result by seconds, so
+ * the default keeps a core's headroom per session. Each costs ~100 MB.
+ * Measured figures: BENCHMARKS.md section 7.
  */
-export const DEFAULT_MAX_SESSIONS = 4;
+export const DEFAULT_MAX_SESSIONS = Math.max(1, availableParallelism());
 /** A batch file waits this long for a free recognizer before the answer is 503. */
 export const BATCH_WAIT_MS = 120_000;
 const MAX_UPLOAD_BYTES = 512 * 1024 * 1024;
@@ -249,15 +253,7 @@ export async function startLocalEngine(options: LocalEngineOptions = {}): Promis
     ws.on("error", (err) => log(`[local-engine] session ${label}: socket error: ${err.message}`));
   };
 
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
-  const hostPart = host.includes(":") ? `[${host}]` : host;
+  const { port, hostPart } = await listen(server, options.port ?? 0, host);
   return {
     url: `http://${hostPart}:${port}`,
     wsUrl: `ws://${hostPart}:${port}${REALTIME_PATH}`,
