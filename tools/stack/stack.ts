@@ -109,9 +109,17 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       local = await launchLocalEngine({ log, ...(options.localEngineMaxSessions !== undefined ? { maxSessions: options.localEngineMaxSessions } : {}) });
       stops.unshift(() => local!.stop());
     }
-    const speech = local
+    const speech: Record<string, string> = local
       ? // The local engine answers speech; its model names say what it is. No key is needed on loopback.
-        { REALTIME_ENGINE_URL: local.wsUrl, REALTIME_MODELS: LOCAL_MODEL, BATCH_ENGINE_URL: local.url, BATCH_MODEL: LOCAL_MODEL, BATCH_ENGINE_API_KEY: "local" }
+        {
+          REALTIME_ENGINE_URL: local.wsUrl,
+          REALTIME_MODELS: LOCAL_MODEL,
+          BATCH_ENGINE_URL: local.url,
+          BATCH_MODEL: LOCAL_MODEL,
+          BATCH_ENGINE_API_KEY: "local",
+          // A file streamed faster than real time leaves the recognizer seconds behind; `end` must still get the last words.
+          ENGINE_END_TIMEOUT_MS: "60000",
+        }
       : { REALTIME_ENGINE_URL: emulator.wsUrl, REALTIME_MODELS: "emulator-realtime", BATCH_ENGINE_URL: emulator.url, BATCH_MODEL: "emulator-scribe", BATCH_ENGINE_API_KEY: "emulator-key" };
 
     const vars: Record<string, string> = {
