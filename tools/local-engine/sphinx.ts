@@ -5,7 +5,7 @@
  * loop that serves sockets.
  */
 import { existsSync } from "node:fs";
-import koffi from "koffi";
+import { createRequire } from "node:module";
 
 export const MODEL_DIR = "/usr/share/pocketsphinx/model/en-us";
 export const SPHINX_LIBS = { base: "libsphinxbase.so.3", decoder: "libpocketsphinx.so.3" } as const;
@@ -58,6 +58,9 @@ function bind(): Bindings {
   if (bindings) return bindings;
   const missing = missingSphinxParts();
   if (missing.length > 0) throw new SphinxError(`PocketSphinx is not installed (missing ${missing.join(", ")})`);
+  // Loaded here, not at import: the stack and the CLI import this file to check what is installed,
+  // and must keep working where koffi's native module cannot load (they fall back to the emulator).
+  const koffi = createRequire(import.meta.url)("koffi") as typeof import("koffi");
   const sb = koffi.load(SPHINX_LIBS.base);
   const ps = koffi.load(SPHINX_LIBS.decoder);
   // The library logs every utterance to stderr by default; silence it once per thread.
