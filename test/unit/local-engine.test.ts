@@ -7,7 +7,10 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { cleanText, emotions, speakerNames } from "../../tools/emulator/llm";
+import { detectRegions, StreamingVad, type VadEvent } from "../../tools/emulator/vad";
 import { parseWav } from "../../tools/emulator/wav";
+import { concatPcm, silence, synthVoice } from "../../tools/fixtures/synth";
+import { SPEECH_THRESHOLD } from "../../tools/local-engine/recognizer";
 import type { SpeechFixture } from "../../tools/fixtures/make-speech";
 import { clusterSpeakers, voiceFeatures } from "../../tools/local-engine/voice";
 import { normalizeWords, wordErrorRate } from "../../tools/local-engine/wer";
@@ -100,5 +103,45 @@ describe("rule-based stand-in on recognizer text (lower case, no punctuation)", 
   it("labels emotions from words alone", () => {
     const out = emotions([], [{ id: 0, text: "thank you that is great" }, { id: 1, text: "the weather is very nice" }]);
     expect(out.segments.map((s) => s.label)).toEqual(["joy", "neutral"]);
+  });
+});
+
+describe("noise-adaptive speech threshold (local engine's segmenter)", () => {
+  const regions = (samples: Int16Array) => {
+    const vad = new StreamingVad(16000, SPEECH_THRESHOLD);
+    const out: Array<{ start: number; end: number }> = [];
+    const on = (e: VadEvent) => e.type === "end" && out.push({ start: e.start / 16000, end: e.end / 16000 });
+    vad.push(samples, on);
+    vad.finalize(on);
+    return out;
+  };
+  /** Deterministic white-ish noise at about `dbfs` RMS. */
+  const noise = (seconds: number, dbfs: number) => {
+    let x = 12345;
+    const amp = 32768 * 10 ** (dbfs / 20) * Math.sqrt(3);
+    return Int16Array.from({ length: seconds * 16000 }, () => {
+      x = (x * 1103515245 + 12345) & 0x7fffffff;
+      return Math.round(((x / 0x7fffffff) * 2 - 1) * amp);
+    });
+  };
+  const mix = (a: Int16Array, b: Int16Array) => Int16Array.from(a, (v, i) => Math.max(-32768, Math.min(32767, v + (b[i] ?? 0))));
+
+  it("hears a quiet microphone that the emulator's fixed -40 dBFS misses", () => {
+    const quiet = concatPcm(silence(0.5), synthVoice({ f0: 120, seconds: 1, amplitude: 0.02 }), silence(1));
+    expect(detectRegions(quiet, 16000)).toEqual([]);
+    const found = regions(quiet);
+    expect(found).toHaveLength(1);
+    expect(found[0]!.start).toBeGreaterThanOrEqual(0.45);
+    expect(found[0]!.end).toBeLessThanOrEqual(1.55);
+  });
+
+  it("learns a steady noise above -40 dBFS and still separates the turns in it", () => {
+    const turns = concatPcm(silence(1), synthVoice({ f0: 120, seconds: 1 }), silence(1), synthVoice({ f0: 220, seconds: 1 }), silence(1));
+    const noisy = mix(turns, noise(5, -35));
+    expect(detectRegions(noisy, 16000)).toHaveLength(1); // the fixed threshold: one endless region
+    const found = regions(noisy);
+    expect(found).toHaveLength(2);
+    expect(found[0]!.start).toBeGreaterThanOrEqual(0.9);
+    expect(found[1]!.start).toBeGreaterThanOrEqual(2.9);
   });
 });

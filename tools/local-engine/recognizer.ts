@@ -2,13 +2,13 @@
  * Socket-free streaming recognizer: 16 kHz s16 PCM in, native-protocol engine
  * events out (vad.*, transcript.partial, transcript.final with word timings).
  *
- * Segmentation is ours, not PocketSphinx's: the emulator's energy VAD cuts
- * utterances (so both engines agree on regions), each utterance is decoded from
+ * Segmentation is ours, not PocketSphinx's: the emulator's energy VAD (with a
+ * noise-adaptive threshold) cuts utterances, each utterance is decoded from
  * a little before its start, and the decoder keeps every frame, so word frame n
  * is exactly utteranceStart + n × 10 ms on the stream's own timeline.
  */
 import type { EngineEvent, TranscriptFinalMessage } from "../../src/protocol/messages";
-import { roundMs, StreamingVad, type VadEvent } from "../emulator/vad";
+import { roundMs, StreamingVad, type AdaptiveThreshold, type VadEvent } from "../emulator/vad";
 import { FRAMES_PER_SECOND, SPHINX_SAMPLE_RATE, type DecodedUtterance } from "./sphinx";
 
 /** Audio kept from before the VAD's start: it fires after two voiced 20 ms frames, and word onsets are soft. */
@@ -21,6 +21,13 @@ export const MAX_UTTERANCE_MS = 12_000;
 export const CUT_PAUSE_MS = 100;
 /** Without any pause, a hard cut here (a word may be split). */
 export const HARD_MAX_UTTERANCE_MS = 20_000;
+
+/**
+ * Microphones differ by tens of dB, rooms too: speech is a frame 8 dB above the
+ * room's noise floor, and never below -50 dBFS (the emulator's fixed -40 dBFS
+ * missed quiet microphones and merged everything under a fan's noise).
+ */
+export const SPEECH_THRESHOLD: AdaptiveThreshold = { minDbfs: -50, marginDb: 8, riseDbPerSecond: 3 };
 
 const RATE = SPHINX_SAMPLE_RATE;
 const SAMPLES_PER_FRAME = RATE / FRAMES_PER_SECOND;
@@ -48,7 +55,7 @@ export interface Utterance {
 }
 
 export class Recognizer {
-  readonly #vad = new StreamingVad(RATE);
+  readonly #vad = new StreamingVad(RATE, SPEECH_THRESHOLD);
   readonly #decoder: UtteranceDecoder;
   readonly #options: RecognizerOptions;
   readonly #emit: (e: EngineEvent) => void;

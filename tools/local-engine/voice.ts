@@ -39,8 +39,26 @@ export interface VoiceFeatures {
   mfcc: number[] | null;
 }
 
+/**
+ * The utterance is first brought to NORMALIZED_DBFS on average, so the fixed
+ * voicing threshold of the pitch and MFCC code (-40 dBFS) means "20 dB below
+ * this utterance's level" whatever the microphone gain. Level only moves c0,
+ * which is not used, so timbre is unaffected.
+ */
+export const NORMALIZED_DBFS = -20;
+
 export function voiceFeatures(samples: Int16Array, start: number, end: number, sampleRate: number): VoiceFeatures {
-  return { pitch: regionPitch(samples, start, end, sampleRate), mfcc: meanMfcc(samples, start, end, sampleRate) };
+  const segment = normalize(samples.subarray(Math.max(0, start), Math.min(samples.length, end)));
+  return { pitch: regionPitch(segment, 0, segment.length, sampleRate), mfcc: meanMfcc(segment, 0, segment.length, sampleRate) };
+}
+
+function normalize(segment: Int16Array): Int16Array {
+  let sumSq = 0;
+  for (const v of segment) sumSq += v * v;
+  const level = rmsDbfs(sumSq, segment.length);
+  if (!Number.isFinite(level)) return segment;
+  const gain = 10 ** ((NORMALIZED_DBFS - level) / 20);
+  return Int16Array.from(segment, (v) => Math.max(-32768, Math.min(32767, Math.round(v * gain))));
 }
 
 /** Distance between two feature sets (see the scales above); terms missing on either side are left out. */
