@@ -3,9 +3,10 @@ import { AUDIO_DESCRIPTION } from "./audio";
 import type { ConcurrentEndResult } from "./concurrent-end";
 import type { PacedResult } from "./paced";
 import type { ResumeResult } from "./resume";
+import { renderLocalEngine, type LocalEngineResult } from "./local-engine";
 import type { PipelineResult } from "./pipeline";
 import type { FastSessionResult } from "./recording";
-import { fmt } from "./stats";
+import { fmt, table } from "./stats";
 import type { Contention, MachineInfo, MemKb } from "./sys";
 
 export interface RelayLevel {
@@ -81,13 +82,12 @@ export interface BenchResults {
   concurrentEnds: ConcurrentEndResult[];
   /** Section 7: reconnect after a destroyed connection. */
   resume: ResumeResult | null;
+  /** Section 8: the local PocketSphinx engine, measured directly. */
+  localEngine: LocalEngineResult | null;
   errors: { phase: string; message: string }[];
   wallSeconds: number;
   contention: Contention | null;
 }
-
-const table = (head: string[], rows: (string | number)[][]): string =>
-  [`| ${head.join(" | ")} |`, `| ${head.map(() => "---").join(" | ")} |`, ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
 
 const p3 = (s: { p50: number; p95: number; p99: number }) => `${fmt(s.p50)} / ${fmt(s.p95)} / ${fmt(s.p99)}`;
 const added = (a: { p50: number; p95: number; p99: number }, b: { p50: number; p95: number; p99: number }) =>
@@ -435,6 +435,9 @@ plumbing (R2 reads, uploads to the engine, stages, result writes), not a real sp
   /* ---------------------------------- 7 ---------------------------------- */
   out.push(renderResume(r.resume));
 
+  /* ---------------------------------- 8 ---------------------------------- */
+  out.push(renderLocalEngine(r.localEngine));
+
   /* -------------------------------- notes -------------------------------- */
   if (r.notes.length || r.errors.length) {
     out.push("## Notes and errors\n");
@@ -512,7 +515,12 @@ client reconnects at once to \`…/stream/{session_id}/resume\` with its \`resum
  * as they are.
  */
 export function renderTargeted(r: BenchResults, phase: string): string | null {
-  const section = phase === "concurrent-ends" ? renderConcurrentEnds(r.concurrentEnds) : phase === "resume" ? renderResume(r.resume) : null;
+  const sections: Record<string, () => string> = {
+    "concurrent-ends": () => renderConcurrentEnds(r.concurrentEnds),
+    resume: () => renderResume(r.resume),
+    "local-engine": () => renderLocalEngine(r.localEngine),
+  };
+  const section = sections[phase]?.() ?? null;
   if (section === null) return null;
   const m = r.machine;
   const load = r.contention ? `${fmt(r.contention.otherShare * 100, 0)} % of the machine's capacity used by other processes` : "n/a";

@@ -18,6 +18,7 @@ import { startProfile } from "./profile";
 import { FRAME_MS, runPaced, type PacedResult } from "./paced";
 import { pipelineJob, type PipelineResult } from "./pipeline";
 import { fastSession } from "./recording";
+import { localEngineBench } from "./local-engine";
 import { renderReport, renderTargeted, withTargeted, type BenchResults, type CostRun, type RampStep, type RelayLevel } from "./report";
 import { ROOT, takeSnapshot, type Snapshot } from "./snapshot";
 import { fmt, median } from "./stats";
@@ -157,6 +158,7 @@ async function main(): Promise<BenchResults> {
     pipeline: null,
     concurrentEnds: [],
     resume: null,
+    localEngine: null,
     errors: [],
     wallSeconds: 0,
     contention: null,
@@ -448,6 +450,11 @@ async function main(): Promise<BenchResults> {
     log(`resume: ${r.drops} drops, ${r.failed} failed; reconnect→session.resumed p50/p99 ${fmt(r.toResumed.p50)}/${fmt(r.toResumed.p99)} ms, →next final ${fmt(r.toNextFinal.p50)}/${fmt(r.toNextFinal.p99)} ms`);
   });
 
+  /* ---------------------------- 8. local engine ----------------------------- */
+  await phase("local engine", async () => {
+    results.localEngine = await localEngineBench(log);
+  });
+
   results.contention = contentionBetween(runMark, contentionMark(groups()));
   results.wallSeconds = elapsed() / 1000;
   return results;
@@ -550,6 +557,9 @@ function summaryText(r: BenchResults): string {
   if (r.resume) {
     const m = r.resume;
     lines.push(`resume over ${m.drops} drops: reconnect→session.resumed p50/p99 ${fmt(m.toResumed.p50)}/${fmt(m.toResumed.p99)} ms, →next final ${fmt(m.toNextFinal.p50)}/${fmt(m.toNextFinal.p99)} ms`);
+  }
+  for (const s of r.localEngine?.stream ?? []) {
+    lines.push(`local engine ×${s.sessions}: partial p50/p99 ${fmt(s.partial.p50, 0)}/${fmt(s.partial.p99, 0)} ms, final p50/p99 ${fmt(s.final.p50, 0)}/${fmt(s.final.p99, 0)} ms, live WER ${fmt(s.werMean * 100, 1)} %`);
   }
   for (const e of r.errors) lines.push(`phase "${e.phase}" failed: ${e.message}`);
   lines.push("");

@@ -27,3 +27,7 @@ export const fmt = (v: number | null | undefined, digits = 2): string =>
   v === null || v === undefined || !Number.isFinite(v) ? "n/a" : v.toFixed(digits);
 
 export const mib = (kb: number): string => fmt(kb / 1024, 1);
+
+/** A Markdown table. */
+export const table = (head: string[], rows: (string | number)[][]): string =>
+  [`| ${head.join(" | ")} |`, `| ${head.map(() => "---").join(" | ")} |`, ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");

@@ -49,11 +49,54 @@ function nameIn(re: RegExp, text: string): string | null {
   return name !== null && !NOT_NAMES.has(name) ? name : null;
 }
 
+/*
+ * Recognizer output (the local PocketSphinx engine) is lower case without
+ * punctuation: "hi alice my name is bob". Capitalisation can then not tell a
+ * name from a word, so only the unambiguous phrases count ("my name is X",
+ * "call me X", a greeting "hi X" / "hello X" / "thanks X"), and X must not be
+ * a common English word ("i am fine" names nobody).
+ */
+const LOWER_NAME = String.raw`([\p{Ll}][\p{Ll}'’-]*)`;
+const LOWER_SELF_INTRO = new RegExp(String.raw`\b(?:my name is|my name's|call me)\s+${LOWER_NAME}`, "u");
+const LOWER_GREETING = new RegExp(String.raw`^\s*(?:hi|hello|hey|thanks|thank you|dear)\s+${LOWER_NAME}`, "u");
+/** Words that follow those phrases in recognizer output without being names. */
+const LOWER_NOT_NAMES = new Set(
+  [
+    ...[...NOT_NAMES].map((w) => w.toLowerCase()),
+    ..."everyone everybody all guys folks there again and to for is was my your our his her their me him us them".split(" "),
+    ..."what how who when where why very much so too also still back is it's its a in on at of with from about".split(" "),
+    ..."not no nobody someone something anyone going fine good glad happy sorry here thank".split(" "),
+  ],
+);
+
+/** True for recognizer-style text: letters present, none of them upper case. */
+export function isLowerCaseText(text: string): boolean {
+  return /\p{L}/u.test(text) && !/\p{Lu}/u.test(text);
+}
+
+function capitalizeName(name: string): string {
+  return name.replace(/(^|[-'’])(\p{Ll})/gu, (_, sep: string, c: string) => sep + c.toUpperCase());
+}
+
+function lowerNameIn(re: RegExp, text: string): string | null {
+  const name = re.exec(text)?.[1]?.replace(/['’]s$/u, "") ?? null;
+  return name !== null && !LOWER_NOT_NAMES.has(name) ? capitalizeName(name) : null;
+}
+
+function selfIntroName(text: string): string | null {
+  return isLowerCaseText(text) ? lowerNameIn(LOWER_SELF_INTRO, text) : nameIn(SELF_INTRO, text);
+}
+
+function addressedName(text: string): string | null {
+  return isLowerCaseText(text) ? lowerNameIn(LOWER_GREETING, text) : (nameIn(GREETING, text) ?? nameIn(VOCATIVE, text));
+}
+
 /**
  * Self-introductions ("my name is X", "I am X", "I'm X", "this is X") name the
  * segment's speaker and take precedence. Then addresses ("Hi X", "Hello X",
  * "Thanks X", "X, …" at the start) name the previous segment's speaker when it
  * is a different, still unnamed speaker and X is not already taken.
+ * Lower-case recognizer text follows the stricter rules above.
  */
 export function speakerNames(segments: readonly NameSegment[]): { speakers: SpeakerName[] } {
   const found = new Map<string, SpeakerName>();
@@ -64,7 +107,7 @@ export function speakerNames(segments: readonly NameSegment[]): { speakers: Spea
 
   for (const s of segments) {
     const entry = found.get(s.speaker)!;
-    const name = nameIn(SELF_INTRO, s.text);
+    const name = selfIntroName(s.text);
     if (entry.name === null && name !== null && !taken(name)) {
       entry.name = name;
       entry.evidence = s.text;
@@ -73,7 +116,7 @@ export function speakerNames(segments: readonly NameSegment[]): { speakers: Spea
   segments.forEach((s, i) => {
     const prev = segments[i - 1];
     if (!prev || prev.speaker === s.speaker) return;
-    const name = nameIn(GREETING, s.text) ?? nameIn(VOCATIVE, s.text);
+    const name = addressedName(s.text);
     const entry = found.get(prev.speaker)!;
     if (name !== null && entry.name === null && !taken(name)) {
       entry.name = name;
@@ -91,7 +134,8 @@ const FILLER = /^(?:u+m+|u+h+|e+r+m+|e+r+|h+m+)$/i;
  * Fillers (um, uh, erm, er, hmm and stretched forms, whole words, any case) are
  * removed together with the commas on both sides of them; spaces are collapsed,
  * the first letter capitalised and a "." added when there is no terminal
- * punctuation. A text of fillers only becomes "".
+ * punctuation; in lower-case recognizer text "i" becomes "I". A text of
+ * fillers only becomes "".
  */
 export function cleanText(text: string): string {
   const out: string[] = [];
@@ -108,6 +152,8 @@ export function cleanText(text: string): string {
   }
   let s = out.join(" ").replace(/\s+/g, " ").trim().replace(/^[,;\s]+/, "").replace(/[,;]+$/, "");
   if (s === "") return "";
+  // Recognizer output: the pronoun "i" (and i'm, i'll, i've, i'd) is always upper case in English.
+  if (isLowerCaseText(s)) s = s.replace(/\bi\b(?=$|\s|['’])/gu, "I");
   s = s.charAt(0).toUpperCase() + s.slice(1);
   if (!/[.!?…]["'”’)\]]*$/u.test(s)) s += ".";
   return s;

@@ -40,11 +40,22 @@ function parseBool(v: string | null, fallback: boolean): boolean | null {
   return null;
 }
 
+/** Which model names an engine server answers to. */
+export interface ModelFamily {
+  defaultModel: string;
+  /** Accepted names start with this. */
+  prefix: string;
+  /** Who is refusing, in messages ("the emulator"). */
+  server: string;
+}
+
+export const EMULATOR_MODELS: ModelFamily = { defaultModel: REALTIME_DEFAULT_MODEL, prefix: "emulator", server: "the emulator" };
+
 /** Validates the upgrade's query; anything refused here becomes HTTP 400 before the upgrade. */
-export function parseRealtimeQuery(q: URLSearchParams): QueryResult {
-  const model = q.get("model") ?? REALTIME_DEFAULT_MODEL;
-  if (!model.startsWith("emulator")) {
-    return { ok: false, param: "model", message: `unknown model "${model}" (the emulator serves emulator* models)` };
+export function parseRealtimeQuery(q: URLSearchParams, models: ModelFamily = EMULATOR_MODELS): QueryResult {
+  const model = q.get("model") ?? models.defaultModel;
+  if (!model.startsWith(models.prefix)) {
+    return { ok: false, param: "model", message: `unknown model "${model}" (${models.server} serves ${models.prefix}* models)` };
   }
   const rate = q.get("sample_rate");
   if (rate !== null && rate !== String(REALTIME_SAMPLE_RATE)) {

@@ -7,12 +7,12 @@
  */
 import { createHash, type Hash } from "node:crypto";
 import http from "node:http";
-import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { realpathSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { WebSocketServer } from "ws";
+import { listen, readBody, rejectUpgrade, sendJson } from "./http";
 import { handleChatCompletion } from "./llm";
 import { attachRealtime, parseRealtimeQuery } from "./realtime";
 import { handleSpeechToText } from "./stt";
@@ -71,47 +71,6 @@ export interface EmulatorHandle {
   /** Replaces (or with null removes) the per-frame arrival hook (see EmulatorOptions.onFrameArrival). */
   setFrameArrivalHook(hook: FrameArrivalHook | null): void;
   close(): Promise<void>;
-}
-
-function json(res: http.ServerResponse, answer: HttpAnswer): void {
-  const text = JSON.stringify(answer.body);
-  res.writeHead(answer.status, {
-    "content-type": "application/json",
-    "content-length": Buffer.byteLength(text),
-    "x-engine": "emulator",
-  });
-  res.end(text);
-}
-
-function rejectUpgrade(socket: Duplex, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  socket.on("error", () => {});
-  socket.end(
-    `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? ""}\r\n` +
-      "Content-Type: application/json\r\n" +
-      `Content-Length: ${Buffer.byteLength(text)}\r\n` +
-      "X-Engine: emulator\r\n" +
-      "Connection: close\r\n\r\n" +
-      text,
-  );
-}
-
-/** Whole body, or null when it exceeds `limit` (the rest is drained so the client sees the answer). */
-async function readBody(req: http.IncomingMessage, limit: number): Promise<Uint8Array<ArrayBuffer> | null> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size <= limit) chunks.push(chunk);
-  }
-  if (size > limit) return null;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
 }
 
 /** Applies a POSTed partial control object; returns an error message or null. */
@@ -182,8 +141,8 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     const method = req.method ?? "GET";
 
     if (path.startsWith("/__emulator/")) {
-      if (path === "/__emulator/stats" && method === "GET") return json(res, { status: 200, body: snapshot() });
-      if (path === "/__emulator/control" && method === "GET") return json(res, { status: 200, body: control });
+      if (path === "/__emulator/stats" && method === "GET") return sendJson(res, { status: 200, body: snapshot() });
+      if (path === "/__emulator/control" && method === "GET") return sendJson(res, { status: 200, body: control });
       if (path === "/__emulator/control" && method === "POST") {
         const body = await readBody(req, MAX_JSON_BYTES);
         let patch: unknown = null;
@@ -193,44 +152,44 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
           patch = null;
         }
         const err = applyControl(control, patch);
-        if (err) return json(res, { status: 400, body: { error: { code: "invalid_request", message: `emulator: ${err}` } } });
+        if (err) return sendJson(res, { status: 400, body: { error: { code: "invalid_request", message: `emulator: ${err}` } } });
         log(`[emulator] control: ${JSON.stringify(control)}`);
-        return json(res, { status: 200, body: control });
+        return sendJson(res, { status: 200, body: control });
       }
       if (path === "/__emulator/reset" && method === "POST") {
         await readBody(req, MAX_JSON_BYTES);
         reset();
-        return json(res, { status: 200, body: { ok: true } });
+        return sendJson(res, { status: 200, body: { ok: true } });
       }
-      return json(res, { status: 404, body: { error: { code: "not_found", message: `emulator: no ${method} ${path}` } } });
+      return sendJson(res, { status: 404, body: { error: { code: "not_found", message: `emulator: no ${method} ${path}` } } });
     }
 
     stats.httpRequests[path] = (stats.httpRequests[path] ?? 0) + 1;
 
     if (path === "/health" && method === "GET") {
-      return json(res, { status: 200, body: { status: "ok", emulator: true, realtime: REALTIME_PATH, batch: STT_PATH, llm: CHAT_PATH } });
+      return sendJson(res, { status: 200, body: { status: "ok", emulator: true, realtime: REALTIME_PATH, batch: STT_PATH, llm: CHAT_PATH } });
     }
     if (path === REALTIME_PATH) {
-      return json(res, { status: 426, body: { error: { code: "upgrade_required", message: "emulator: WebSocket upgrade required" } } });
+      return sendJson(res, { status: 426, body: { error: { code: "upgrade_required", message: "emulator: WebSocket upgrade required" } } });
     }
     if ((path === STT_PATH || path === CHAT_PATH) && method === "POST") {
       const body = await readBody(req, path === STT_PATH ? MAX_UPLOAD_BYTES : MAX_JSON_BYTES);
       const failure = injectedFailure(path);
-      if (failure) return json(res, failure);
+      if (failure) return sendJson(res, failure);
       if (body === null) {
-        return json(res, path === STT_PATH
+        return sendJson(res, path === STT_PATH
           ? { status: 413, body: { detail: { status: "file_too_large", message: "emulator: upload too large" } } }
           : { status: 413, body: { error: { message: "emulator: body too large", type: "invalid_request_error" } } });
       }
-      return json(res, path === STT_PATH ? await handleSpeechToText(req.headers, body) : handleChatCompletion(req.headers, body));
+      return sendJson(res, path === STT_PATH ? await handleSpeechToText(req.headers, body) : handleChatCompletion(req.headers, body));
     }
-    return json(res, { status: 404, body: { error: { code: "not_found", message: `emulator: no ${method} ${path}` } } });
+    return sendJson(res, { status: 404, body: { error: { code: "not_found", message: `emulator: no ${method} ${path}` } } });
   };
 
   const server = http.createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
       log(`[emulator] ${req.method} ${req.url}: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
-      if (!res.headersSent) json(res, { status: 500, body: { error: { code: "internal_error", message: "emulator: internal error" } } });
+      if (!res.headersSent) sendJson(res, { status: 500, body: { error: { code: "internal_error", message: "emulator: internal error" } } });
       else res.destroy();
     });
   });
@@ -283,15 +242,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     audioHashes.clear();
   };
 
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(opts.port ?? 0, host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
-  const hostPart = host.includes(":") ? `[${host}]` : host;
+  const { port, hostPart } = await listen(server, opts.port ?? 0, host);
 
   return {
     url: `http://${hostPart}:${port}`,

@@ -15,6 +15,24 @@ export const VAD_START_FRAMES = 2;
 /** Continuous unvoiced audio that closes a region. */
 export const VAD_HANGOVER_MS = 300;
 
+/**
+ * Optional noise-adaptive threshold (the local speech engine uses it; the
+ * emulator keeps the fixed one, so its regions stay exactly as documented).
+ * A frame is voiced above max(minDbfs, noise floor + marginDb). The floor
+ * starts at the first frame's level (a stream starts with the room, rarely
+ * with a word), follows quieter frames quickly (half-way per frame) and rises
+ * slowly (riseDbPerSecond) through louder ones, so pauses between words keep
+ * it at the room's level and a noise that grows is learnt within seconds.
+ */
+export interface AdaptiveThreshold {
+  minDbfs: number;
+  marginDb: number;
+  riseDbPerSecond: number;
+}
+
+/** Digital silence has no level; the floor never goes below this. */
+const FLOOR_MIN_DBFS = -100;
+
 /** Positions are sample indices on the connection's (or file's) own timeline. */
 export type VadEvent =
   /** A region opened; `start` is the first sample of its first voiced frame. */
@@ -39,6 +57,9 @@ export class StreamingVad {
   private frameFill = 0;
   private frameSumSq = 0;
 
+  private readonly adaptive: AdaptiveThreshold | null;
+  private noiseFloor = NaN;
+
   private speaking = false;
   private voicedRun = 0;
   private candidateStart = 0;
@@ -46,8 +67,9 @@ export class StreamingVad {
   private lastVoicedEnd = 0;
   private unvoicedRun = 0;
 
-  constructor(sampleRate = 16000) {
+  constructor(sampleRate = 16000, adaptive: AdaptiveThreshold | null = null) {
     this.sampleRate = sampleRate;
+    this.adaptive = adaptive;
     // Other rates (batch uploads) keep 20 ms frames, so the thresholds mean the same thing.
     this.frameSamples = Math.max(1, Math.round((sampleRate * VAD_FRAME_MS) / 1000));
     this.hangoverFrames = Math.ceil(VAD_HANGOVER_MS / VAD_FRAME_MS);
@@ -88,10 +110,20 @@ export class StreamingVad {
     this.frameStart = this.position;
   }
 
+  private isVoiced(level: number): boolean {
+    const a = this.adaptive;
+    if (!a) return level > VAD_VOICED_DBFS;
+    const l = Math.max(FLOOR_MIN_DBFS, level);
+    if (Number.isNaN(this.noiseFloor)) this.noiseFloor = l;
+    const voiced = l > Math.max(a.minDbfs, this.noiseFloor + a.marginDb);
+    this.noiseFloor = l < this.noiseFloor ? (this.noiseFloor + l) / 2 : this.noiseFloor + (a.riseDbPerSecond * VAD_FRAME_MS) / 1000;
+    return voiced;
+  }
+
   private closeFrame(emit: (e: VadEvent) => void): void {
     const start = this.frameStart;
     const end = start + this.frameFill;
-    const voiced = rmsDbfs(this.frameSumSq, this.frameFill) > VAD_VOICED_DBFS;
+    const voiced = this.isVoiced(rmsDbfs(this.frameSumSq, this.frameFill));
     this.frameStart = end;
     this.frameFill = 0;
     this.frameSumSq = 0;

@@ -88,7 +88,7 @@ async function installRedisServer(log: (line: string) => void): Promise<string> 
   return bin;
 }
 
-function runLogged(cmd: string, args: string[], log: (line: string) => void): Promise<void> {
+export function runLogged(cmd: string, args: string[], log: (line: string) => void): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, {
       stdio: ["ignore", "pipe", "pipe"],

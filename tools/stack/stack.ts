@@ -1,25 +1,42 @@
 /**
- * The local stack: redis-server, the Upstash bridge, the engine emulator and
- * `wrangler dev`, wired together. `npm run dev` and the end-to-end tests both
- * start it through here, so what the tests drive is what developers run.
+ * The local stack: redis-server, the Upstash bridge, the engine emulator (and,
+ * when asked, the local speech engine) and `wrangler dev`, wired together.
+ * `npm run dev` and the end-to-end tests both start it through here, so what
+ * the tests drive is what developers run.
+ *
+ * Only the service port is fixed; every internal part takes a free port unless
+ * told otherwise, so the stack starts beside a user's own redis or engines.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync } from "node:fs";
+import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { startBridge } from "../bridge/server";
 import { startEmulator } from "../emulator/server";
+import { launchLocalEngine, type LaunchedEngine } from "../local-engine/launch";
+import { LOCAL_MODEL } from "../local-engine/server";
 import { findFreePort, startRedis } from "./redis";
 
 export interface StackOptions {
   /** Port of the worker (wrangler dev). @default 8787 */
   port?: number;
-  /** @default 6379 (0 = any free port) */
+  /** @default 0 (any free port) */
   redisPort?: number;
-  /** @default 8079 */
+  /** @default 0 (any free port) */
   bridgePort?: number;
-  /** @default 8790 */
+  /** @default 0 (any free port) */
   emulatorPort?: number;
+  /**
+   * Which engine serves realtime and batch speech-to-text: the scripted
+   * emulator (exact, for tests) or the local PocketSphinx engine (real speech;
+   * throws LocalEngineUnavailableError when it cannot be installed). The LLM is
+   * the emulator's rule-based stand-in either way.
+   * @default "emulator"
+   */
+  engine?: "emulator" | "local";
+  /** Local engine only: its concurrent-session limit. @default its own default */
+  localEngineMaxSessions?: number;
   /** Where Miniflare keeps R2, DO and queue state. @default a fresh temp dir */
   persistTo?: string;
   /** Extra worker vars (override wrangler.toml [vars]). */
@@ -38,6 +55,8 @@ export interface Stack {
   wsUrl: string;
   bridgeUrl: string;
   emulatorUrl: string;
+  /** Which engine answers speech, and where (the emulator's URL when it is the emulator). */
+  engine: { kind: "emulator" | "local"; url: string };
   redisPort: number;
   token: string;
   persistTo: string;
@@ -52,34 +71,69 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
+export const DEFAULT_SERVICE_PORT = 8787;
+
+/** The service port is held by someone else; `message` is the one line to show. */
+export class ServicePortTakenError extends Error {
+  override name = "ServicePortTakenError";
+}
+
+/** Fails fast, before anything is started, when the fixed service port is taken. */
+async function checkServicePort(port: number): Promise<void> {
+  const free = await new Promise<boolean>((resolve) => {
+    const probe = net.createServer();
+    probe.once("error", () => resolve(false));
+    probe.listen(port, "127.0.0.1", () => probe.close(() => resolve(true)));
+  });
+  if (!free) {
+    throw new ServicePortTakenError(
+      `port ${port} is already in use (another \`npm run dev\`, or another program); stop it or choose another port with --port N or PORT=N`,
+    );
+  }
+}
+
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const log = options.log ?? ((line: string) => console.log(line));
   const token = options.token ?? "local-dev-token";
-  const port = options.port ?? 8787;
+  const port = options.port ?? DEFAULT_SERVICE_PORT;
   const persistTo = options.persistTo ?? mkdtempSync(path.join(tmpdir(), "edge-transcribe-"));
+  await checkServicePort(port);
 
-  const redis = await startRedis({ port: options.redisPort ?? 6379, log });
+  const redis = await startRedis({ port: options.redisPort ?? 0, log });
   const stops: (() => Promise<void>)[] = [() => redis.stop()];
   try {
-    const bridge = await startBridge({ port: options.bridgePort ?? 8079, redisPort: redis.port, token, log });
+    const bridge = await startBridge({ port: options.bridgePort ?? 0, redisPort: redis.port, token, log });
     stops.unshift(() => bridge.close());
-    const emulator = await startEmulator({ port: options.emulatorPort ?? 8790, log });
+    const emulator = await startEmulator({ port: options.emulatorPort ?? 0, log });
     stops.unshift(() => emulator.close());
+    let local: LaunchedEngine | null = null;
+    if (options.engine === "local") {
+      local = await launchLocalEngine({ log, ...(options.localEngineMaxSessions !== undefined ? { maxSessions: options.localEngineMaxSessions } : {}) });
+      stops.unshift(() => local!.stop());
+    }
+    const speech: Record<string, string> = local
+      ? // The local engine answers speech; its model names say what it is. No key is needed on loopback.
+        {
+          REALTIME_ENGINE_URL: local.wsUrl,
+          REALTIME_MODELS: LOCAL_MODEL,
+          BATCH_ENGINE_URL: local.url,
+          BATCH_MODEL: LOCAL_MODEL,
+          BATCH_ENGINE_API_KEY: "local",
+          // A file streamed faster than real time leaves the recognizer seconds behind; `end` must still get the last words.
+          ENGINE_END_TIMEOUT_MS: "60000",
+        }
+      : { REALTIME_ENGINE_URL: emulator.wsUrl, REALTIME_MODELS: "emulator-realtime", BATCH_ENGINE_URL: emulator.url, BATCH_MODEL: "emulator-scribe", BATCH_ENGINE_API_KEY: "emulator-key" };
 
     const vars: Record<string, string> = {
       UPSTASH_REDIS_REST_URL: bridge.url,
       UPSTASH_REDIS_REST_TOKEN: token,
-      // The emulator stands in for every engine locally (wrangler.toml defaults to Workers AI).
+      // Local engines stand in for every cloud engine (wrangler.toml defaults to Workers AI).
       REALTIME_ENGINE: "native",
-      REALTIME_ENGINE_URL: emulator.wsUrl,
-      REALTIME_MODELS: "emulator-realtime",
       BATCH_ENGINE: "elevenlabs",
-      BATCH_ENGINE_URL: emulator.url,
-      BATCH_ENGINE_API_KEY: "emulator-key",
+      ...speech,
       LLM_ENGINE: "openai",
       LLM_BASE_URL: `${emulator.url}/v1`,
       LLM_MODEL: "emulator-chat",
-      BATCH_MODEL: "emulator-scribe",
       LLM_API_KEY: "emulator-key",
       // Local dev runs without API keys; tests that check auth turn it on.
       AUTH_MODE: "off",
@@ -95,6 +149,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       wsUrl: `ws://127.0.0.1:${port}`,
       bridgeUrl: bridge.url,
       emulatorUrl: emulator.url,
+      engine: local ? { kind: "local", url: local.url } : { kind: "emulator", url: emulator.url },
       redisPort: redis.port,
       token,
       persistTo,
