@@ -156,6 +156,11 @@ export interface ServiceConfig {
     /** A live session renews its slot lease this often; a dead one frees it after one lease. @default 120 */
     slotLeaseSeconds: number;
   };
+  /** Deepgram-compatible `/v1/listen` (README "Using a Deepgram client"). */
+  listen: {
+    /** Prerecorded `callback` URLs may be plain http or loopback/private hosts (local dev and tests only). @default false */
+    callbackAllowPrivate: boolean;
+  };
   limits: {
     /** WebSocket messages per second per session (a burst of twice this is allowed). @default 1000 */
     maxMessagesPerSecond: number;
@@ -247,6 +252,9 @@ export function readConfig(env: AppEnv): ServiceConfig {
       maxConcurrentSessions: int(env.MAX_CONCURRENT_SESSIONS_PER_KEY, 10, 1),
       tokenTtlSeconds: int(env.AUTH_TOKEN_TTL_SECONDS, 60, 5),
       slotLeaseSeconds: 120,
+    },
+    listen: {
+      callbackAllowPrivate: env.LISTEN_CALLBACK_ALLOW_PRIVATE === "true",
     },
     limits: {
       maxMessagesPerSecond: int(env.MAX_MESSAGES_PER_SECOND, 1000, 1),

@@ -3,6 +3,7 @@
  * Bearer`, and for WebSockets opened by browsers also `?api_key=` or a one-use
  * `?token=` from POST /v1/auth/tokens. Sets `principal` for the handlers.
  */
+import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { readConfig } from "../config";
 import { AuthStore, hasScope, type Principal, type Scope } from "../store/auth";
@@ -25,6 +26,8 @@ export function authStoreFor(env: GatewayEnv["Bindings"]): AuthStore {
 export interface AuthOptions {
   /** Accept `api_key` / `token` query parameters (WebSocket upgrades from browsers). @default false */
   query?: boolean;
+  /** Where else this route's clients put a credential (Deepgram's `Token` scheme and subprotocol); tried first. */
+  credential?: (c: Context<GatewayEnv>) => string | undefined;
 }
 
 export const requireAuth = (scope: Scope, options: AuthOptions = {}) =>
@@ -37,7 +40,7 @@ export const requireAuth = (scope: Scope, options: AuthOptions = {}) =>
     const bearer = header?.match(/^Bearer\s+(\S+)$/i)?.[1];
     const queryKey = options.query ? c.req.query("api_key") : undefined;
     const queryToken = options.query ? c.req.query("token") : undefined;
-    const credential = bearer ?? queryKey ?? queryToken;
+    const credential = options.credential?.(c) ?? bearer ?? queryKey ?? queryToken;
     if (!credential) {
       c.header("WWW-Authenticate", 'Bearer realm="edge-transcribe"');
       throw new ApiError("unauthorized", "missing credentials: send Authorization: Bearer <api key>");

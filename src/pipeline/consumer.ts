@@ -7,6 +7,7 @@ import { errorMessage, log } from "../log";
 import type { JobMessage } from "../store/records";
 import { createRedis } from "../store/redis";
 import { Store } from "../store/store";
+import { handleListenCallback, isListenCallback } from "./listen-callback";
 import { runJob } from "./run";
 
 const DEAD_LETTER_SUFFIX = "-dlq";
@@ -15,6 +16,20 @@ export async function handleQueueBatch(batch: MessageBatch<JobMessage>, env: App
   const store = new Store(createRedis(env), readConfig(env).store.recordTtlSeconds);
   const deadLetter = batch.queue.endsWith(DEAD_LETTER_SUFFIX);
   for (const message of batch.messages) {
+    // Deepgram-style callbacks share the queue; they never touch the job's own status.
+    const body: unknown = message.body;
+    if (isListenCallback(body)) {
+      if (deadLetter) {
+        log("error", "callback.dead_lettered", { job_id: body.job_id });
+        message.ack();
+      } else {
+        await handleListenCallback(env, store, body).then(
+          () => message.ack(),
+          () => message.retry({ delaySeconds: 30 }),
+        );
+      }
+      continue;
+    }
     const jobId = message.body?.job_id;
     if (typeof jobId !== "string") {
       log("error", "job.bad_message", { queue: batch.queue });

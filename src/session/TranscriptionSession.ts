@@ -16,9 +16,10 @@ import { createAudioConverter, isWholeSamples, type AudioConverter } from "../au
 import { roundMs, streamSeconds } from "../audio/format";
 import { readConfig, type AppEnv, type ServiceConfig } from "../config";
 import { errorMessage, log } from "../log";
-import type { ClientProtocol, SessionEvent } from "../protocol/client-protocol";
+import type { ClientProtocol, ProtocolFactory, SessionEvent } from "../protocol/client-protocol";
+import { createDeepgramProtocol } from "../protocol/deepgram/live";
 import { ERROR_CODES, WARNING_CODES, type EngineEvent, type ErrorCode, type ErrorMessage } from "../protocol/messages";
-import { nativeProtocol } from "../protocol/native";
+import { createNativeProtocol } from "../protocol/native";
 import { Recorder } from "../recorder/recorder";
 import { newJobId } from "../store/ids";
 import { r2Keys } from "../store/keys";
@@ -34,7 +35,7 @@ import { SlotLease } from "./slot-lease";
 import { SessionState, type SessionMeta } from "./state";
 import { startRecord, StoreOutbox } from "./store-sync";
 
-const PROTOCOLS: Record<SessionMeta["protocol"], ClientProtocol> = { native: nativeProtocol };
+const PROTOCOLS: Record<SessionMeta["protocol"], ProtocolFactory> = { native: createNativeProtocol, deepgram: createDeepgramProtocol };
 
 export class TranscriptionSession extends DurableObject<AppEnv> {
   readonly #config: ServiceConfig;
@@ -49,6 +50,8 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
   #converter: AudioConverter | null = null;
   #link: EngineLink | null = null;
   #ending: Promise<void> | null = null;
+  /** The client's wire protocol, made once per object (it may keep per-connection state). */
+  #wire: ClientProtocol | null = null;
   #lastActivity = Date.now();
 
   constructor(ctx: DurableObjectState, env: AppEnv) {
@@ -103,6 +106,7 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
       config,
       owner,
       protocol: handoff.protocol,
+      ...(handoff.deepgram ? { deepgram: handoff.deepgram } : {}),
       holdsSlot: handoff.holdsSlot,
       createdAt: now,
       jobId: config.enhance_on_end ? newJobId() : null,
@@ -176,7 +180,7 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
    * invalid ones are rate limited.
    */
   async #onControl(ws: WebSocket, text: string, now: number): Promise<void> {
-    const request = this.#protocol().parseControl(text);
+    const request = this.#protocol().parseControl(text, { streamSeconds: streamSeconds(this.#recorder?.recordedBytes ?? 0) });
     switch (request.type) {
       case "keepalive":
         return this.#link?.ping(now);
@@ -338,9 +342,10 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
       enhancement_job_id: meta.jobId,
       bytes_dropped: dropped.bytes,
     });
+    const wireClose = this.#protocol().closeWith?.(close) ?? close;
     for (const ws of this.ctx.getWebSockets()) {
       try {
-        ws.close(close.code, close.reason);
+        ws.close(wireClose.code, wireClose.reason);
       } catch {
         // Already closed by the client.
       }
@@ -420,7 +425,9 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
   }
 
   #protocol(): ClientProtocol {
-    return PROTOCOLS[this.#state.meta.protocol ?? "native"];
+    const meta = this.#state.meta;
+    this.#wire ??= PROTOCOLS[meta.protocol ?? "native"](meta);
+    return this.#wire;
   }
 
   #emit(event: SessionEvent): void {
@@ -428,10 +435,12 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
   }
 
   #emitTo(ws: WebSocket, event: SessionEvent): void {
-    const text = this.#protocol().render(event);
-    if (text === null) return;
+    const wire = this.#protocol().render(event);
+    if (wire === null) return;
     try {
-      ws.send(text);
+      if (typeof wire === "string") return ws.send(wire);
+      if (wire.message !== undefined) ws.send(wire.message);
+      ws.close(wire.close.code, wire.close.reason);
     } catch {
       // The client is gone; webSocketClose handles it.
     }

@@ -5,6 +5,8 @@
  * half-read (the way partyserver pairs encodeProps/decodeProps).
  */
 import { z } from "zod";
+import { PROTOCOL_NAMES } from "../protocol/client-protocol";
+import type { DeepgramLiveOptions } from "../protocol/deepgram/params";
 import { AUDIO_ENCODINGS } from "../protocol/messages";
 import type { SessionConfig } from "../protocol/params";
 
@@ -27,6 +29,16 @@ const sessionConfigSchema = z.object({
   num_speakers: z.number().int().positive().nullable(),
 }) satisfies z.ZodType<SessionConfig>;
 
+function deepgramOptionsSchema() {
+  return z.object({
+    vad_events: z.boolean(),
+    utterance_end_ms: z.number().int().positive().nullable(),
+    endpointing: z.boolean(),
+    punctuate: z.boolean(),
+    warnings: z.array(z.object({ parameter: z.string(), type: z.literal("unsupported_parameter"), message: z.string() })),
+  }) satisfies z.ZodType<DeepgramLiveOptions>;
+}
+
 const handoffSchema = z.object({
   sessionId: z.string().regex(/^sess_[0-9a-z]{26,}$/),
   config: sessionConfigSchema,
@@ -35,7 +47,9 @@ const handoffSchema = z.object({
   /** The gateway took a concurrency slot that the session must release when it ends. */
   holdsSlot: z.boolean(),
   /** The wire protocol the client speaks (src/protocol/client-protocol.ts). */
-  protocol: z.enum(["native"]),
+  protocol: z.enum(PROTOCOL_NAMES),
+  /** With protocol "deepgram": what its renderer needs beyond the config. */
+  deepgram: deepgramOptionsSchema().optional(),
 });
 
 export type SessionHandoff = z.infer<typeof handoffSchema>;

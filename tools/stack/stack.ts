@@ -81,6 +81,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       LLM_API_KEY: "emulator-key",
       // Local dev runs without API keys; tests that check auth turn it on.
       AUTH_MODE: "off",
+      // Deepgram-style callbacks to a receiver on this machine (never in a deployment).
+      LISTEN_CALLBACK_ALLOW_PRIVATE: "true",
       ...options.vars,
     };
     let worker = await startWrangler({ port, persistTo, vars, log, verbose: options.verbose ?? false });

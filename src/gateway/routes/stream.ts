@@ -5,14 +5,14 @@
 import { Hono } from "hono";
 import { readConfig } from "../../config";
 import { streamParamsSchema, toSessionConfig } from "../../protocol/params";
-import { encodeHandoff } from "../../session/handoff";
 import { canSee } from "../../store/auth";
-import { isSessionId, newSessionId } from "../../store/ids";
+import { isSessionId } from "../../store/ids";
 import { r2Keys } from "../../store/keys";
 import type { EnhancementStatus } from "../../store/records";
 import type { GatewayEnv } from "../app";
-import { authStoreFor, requireAuth } from "../auth";
+import { requireAuth } from "../auth";
 import { ApiError, notFound } from "../errors";
+import { openSession, requireUpgrade } from "../session-upgrade";
 import { fromStore, readJson, storeFor } from "../store-access";
 import { validate } from "../validate";
 import { jobView } from "./jobs";
@@ -22,40 +22,14 @@ export const stream = new Hono<GatewayEnv>();
 // Parameters are checked before credentials so that a bad request does not use up a one-use token.
 stream.get("/", validate("query", streamParamsSchema), requireAuth("realtime", { query: true }), async (c) => {
   const params = c.req.valid("query");
-  const { realtime, auth } = readConfig(c.env);
+  const { realtime } = readConfig(c.env);
   const model = params.model ?? realtime.models[0]!;
   if (!realtime.models.includes(model)) {
     throw new ApiError("invalid_request", `model: unknown model '${model}'; available: ${realtime.models.join(", ")}`, "model");
   }
-  if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
-    c.header("Upgrade", "websocket");
-    throw new ApiError("upgrade_required", "this endpoint speaks WebSocket: send Upgrade: websocket");
-  }
-  const sessionId = newSessionId();
-  const principal = c.get("principal");
-  const limited = auth.mode === "required";
-  if (limited) {
-    const store = authStoreFor(c.env);
-    const ok = await fromStore(() =>
-      store.acquireSlot(principal.keyId, sessionId, auth.maxConcurrentSessions, auth.slotLeaseSeconds),
-    );
-    if (!ok) {
-      throw new ApiError("rate_limited", `this key already has ${auth.maxConcurrentSessions} live sessions (MAX_CONCURRENT_SESSIONS_PER_KEY)`);
-    }
-  }
-  const headers = new Headers(c.req.raw.headers);
-  headers.delete("authorization");
-  encodeHandoff({ sessionId, config: toSessionConfig(params, model), owner: principal.keyId, holdsSlot: limited, protocol: "native" }, headers);
-  // The URL reaching the object carries no credentials: it is never logged with them.
-  const url = new URL(c.req.url);
-  url.search = "";
-  const stub = c.env.SESSIONS.get(c.env.SESSIONS.idFromName(sessionId));
-  try {
-    return await stub.fetch(new Request(url, { headers }));
-  } catch (err) {
-    if (limited) await authStoreFor(c.env).releaseSlot(principal.keyId, sessionId).catch(() => undefined);
-    throw err;
-  }
+  requireUpgrade(c);
+  const { response } = await openSession(c, { config: toSessionConfig(params, model), protocol: "native" });
+  return response;
 });
 
 /** Ids that cannot exist are answered like unknown ones, before they reach a key name. */
