@@ -9,10 +9,10 @@
  */
 import WebSocket from "ws";
 import { describe, expect, it } from "vitest";
-import { concatPcm, pcmBytes, silence, synthVoice } from "../../tools/fixtures/synth";
+import { concatPcm, conversation, pcmBytes, silence, synthVoice, toWav } from "../../tools/fixtures/synth";
 import { FINALIZE_ANSWER, metadata, QUIET_UTTERANCE, speechStarted, utteranceEnd } from "../pool/fixtures/realtime/nova3-live";
 import { service } from "../helpers/e2e";
-import { getJson } from "../helpers/http";
+import { eventually, getJson } from "../helpers/http";
 import { connect } from "../helpers/ws-client";
 import { openDeepgram, sameShape } from "../helpers/deepgram-wire";
 
@@ -106,6 +106,13 @@ describe("Deepgram live wire (raw WebSocket)", () => {
     await dg.send(new Uint8Array(3));
     expect(await dg.next((m) => m.type === "Error")).toMatchObject({ variant: "DATA-0000" });
     expect(await dg.closed).toMatchObject({ code: 1008 });
+    // A client gone without CloseStream: the session is finalized after the grace period.
+    expect(dg.requestId).toMatch(/^sess_/);
+    const record = await eventually(async () => {
+      const { body } = await getJson<{ status: string; bytes_dropped: number }>(`${service()}/v1/audio/transcriptions/stream/${dg.requestId}`);
+      return body.status !== "active" && body;
+    });
+    expect(record).toMatchObject({ status: "interrupted", bytes_dropped: 3 });
   });
 
   it("refuses bad parameters before the upgrade with Deepgram's error body", async () => {
@@ -131,5 +138,37 @@ describe("Deepgram live wire (raw WebSocket)", () => {
     expect(ws.protocol).toBe("token");
     ws.send(JSON.stringify({ type: "CloseStream" }));
     await new Promise((resolve) => ws.once("close", resolve));
+  });
+});
+
+describe("Deepgram prerecorded (raw HTTP)", () => {
+  const post = (query: string, body: BodyInit, type = "audio/wav") => fetch(`${service()}/v1/listen?${query}`, { method: "POST", headers: { "content-type": type }, body });
+
+  it("answers Deepgram's JSON; speakers only with diarize, ignored parameters named in warnings", async () => {
+    const wav = toWav(conversation({ turns: [{ f0: 110, seconds: 1.0 }, { f0: 220, seconds: 1.0 }], gapSeconds: 0.6 }));
+    const res = await post("summarize=v2&language=en", wav);
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { metadata: Record<string, unknown>; results: { channels: { alternatives: { transcript: string; words: Record<string, unknown>[] }[] }[]; utterances?: unknown } };
+    expect(body.metadata).toMatchObject({ request_id: expect.stringMatching(/^job_/), warnings: [expect.objectContaining({ parameter: "summarize" })] });
+    const alternative = body.results.channels[0]!.alternatives[0]!;
+    expect(alternative.transcript).toBe("hello my name is alice hi alice i am bob");
+    expect(alternative.words.some((w) => "speaker" in w)).toBe(false);
+    expect(body.results.utterances).toBeUndefined();
+    // The job is an ordinary one.
+    expect((await getJson(`${service()}/v1/audio/transcriptions/${String(body.metadata.request_id)}`)).body).toMatchObject({ status: "completed" });
+  });
+
+  it("refuses a URL source, a body that is not audio, and an unusable callback with Deepgram's error body", async () => {
+    const cases: [Promise<Response>, number, string][] = [
+      [post("", JSON.stringify({ url: "https://example.com/a.wav" }), "application/json"), 400, "Bad Request"],
+      [post("", "hello, not audio", "text/plain"), 415, "UNSUPPORTED_MEDIA_TYPE"],
+      [post("", new Uint8Array(0)), 400, "Bad Request"],
+      [post("callback=ftp://example.com/", toWav(silence(0.2))), 400, "INVALID_QUERY_PARAMETER"],
+    ];
+    for (const [request, status, code] of cases) {
+      const res = await request;
+      expect(res.status, code).toBe(status);
+      expect(await res.json()).toEqual({ err_code: code, err_msg: expect.any(String), request_id: expect.any(String) });
+    }
   });
 });

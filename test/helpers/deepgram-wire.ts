@@ -7,6 +7,8 @@ type Message = Record<string, any>;
 
 export interface DeepgramWire {
   ws: WebSocket;
+  /** `dg-request-id` of the upgrade response: the session id. */
+  requestId: string;
   messages: Message[];
   closed: Promise<{ code: number; reason: string }>;
   /** The first message (from the last one returned on) that matches. */
@@ -31,6 +33,8 @@ export async function openDeepgram(url: string, options: { headers?: Record<stri
       resolve({ code, reason: reason.toString() });
     }),
   );
+  let requestId = "";
+  ws.once("upgrade", (res) => (requestId = String(res.headers["dg-request-id"] ?? "")));
   await new Promise<void>((resolve, reject) => {
     ws.once("open", () => resolve());
     ws.once("error", reject);
@@ -39,6 +43,7 @@ export async function openDeepgram(url: string, options: { headers?: Record<stri
   const send = (data: Uint8Array | string) => new Promise<void>((resolve, reject) => ws.send(data, (err) => (err ? reject(err) : resolve())));
   return {
     ws,
+    requestId,
     messages,
     closed,
     send,

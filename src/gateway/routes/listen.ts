@@ -118,7 +118,7 @@ listen.post(
     const params = c.req.valid("query");
     const config = readConfig(c.env);
     if (c.req.header("content-type")?.toLowerCase().startsWith("application/json")) {
-      throw new ApiError("invalid_request", "url: audio by URL is not fetched by this service; send the audio itself as the request body", "url");
+      throw new ApiError("invalid_request", "audio by URL ({\"url\": …}) is not fetched by this service; send the audio itself as the request body");
     }
     if (resolveDeepgramModel(params.model, [config.batch.model]) === null) {
       throw new ApiError("invalid_request", `model: '${params.model}' is not available; use a Deepgram model name or ${config.batch.model}`, "model");
