@@ -29,15 +29,13 @@ const sessionConfigSchema = z.object({
   num_speakers: z.number().int().positive().nullable(),
 }) satisfies z.ZodType<SessionConfig>;
 
-function deepgramOptionsSchema() {
-  return z.object({
-    vad_events: z.boolean(),
-    utterance_end_ms: z.number().int().positive().nullable(),
-    endpointing: z.boolean(),
-    punctuate: z.boolean(),
-    warnings: z.array(z.object({ parameter: z.string(), type: z.literal("unsupported_parameter"), message: z.string() })),
-  }) satisfies z.ZodType<DeepgramLiveOptions>;
-}
+const deepgramOptionsSchema = z.object({
+  vad_events: z.boolean(),
+  utterance_end_ms: z.number().int().positive().nullable(),
+  endpointing: z.boolean(),
+  punctuate: z.boolean(),
+  warnings: z.array(z.object({ parameter: z.string(), type: z.literal("unsupported_parameter"), message: z.string() })),
+}) satisfies z.ZodType<DeepgramLiveOptions>;
 
 const handoffSchema = z.object({
   sessionId: z.string().regex(/^sess_[0-9a-z]{26,}$/),
@@ -49,7 +47,7 @@ const handoffSchema = z.object({
   /** The wire protocol the client speaks (src/protocol/client-protocol.ts). */
   protocol: z.enum(PROTOCOL_NAMES),
   /** With protocol "deepgram": what its renderer needs beyond the config. */
-  deepgram: deepgramOptionsSchema().optional(),
+  deepgram: deepgramOptionsSchema.optional(),
 });
 
 export type SessionHandoff = z.infer<typeof handoffSchema>;

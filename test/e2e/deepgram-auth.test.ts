@@ -64,7 +64,7 @@ describe("Deepgram credentials", () => {
   });
 
   it("no or wrong credentials: 401 with Deepgram's error body", async () => {
-    for (const headers of [{}, { Authorization: "Token nope" }]) {
+    for (const headers of [{}, { Authorization: "Token nope" }] as Record<string, string>[]) {
       const refused = await refusal(connect(listenUrl(), headers));
       expect(refused.status).toBe(401);
       expect(JSON.parse(refused.body)).toEqual({ err_code: "INVALID_AUTH", err_msg: expect.any(String), request_id: expect.any(String) });
@@ -75,7 +75,7 @@ describe("Deepgram credentials", () => {
     const connection = await new DeepgramClient({ apiKey: key, baseUrl: stack.url }).listen.v1.connect({ model: "nova-3", encoding: "linear16", sample_rate: 16000 });
     const metadata = new Promise<Record<string, unknown>>((resolve) =>
       connection.on("message", (m) => {
-        if ((m as { type: string }).type === "Metadata") resolve(m as Record<string, unknown>);
+        if (m.type === "Metadata") resolve(m as unknown as Record<string, unknown>);
       }),
     );
     connection.connect();

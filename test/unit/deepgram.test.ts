@@ -4,7 +4,7 @@
  * Finalize), the prerecorded mapping and the callback URL rules.
  */
 import { describe, expect, it } from "vitest";
-import { checkCallbackUrl } from "../../src/pipeline/listen-callback";
+import { checkCallbackUrl } from "../../src/pipeline/callback-url";
 import type { EnhancedTranscript } from "../../src/pipeline/result";
 import type { SessionEvent } from "../../src/protocol/client-protocol";
 import { createDeepgramProtocol, DEEPGRAM_CLOSES } from "../../src/protocol/deepgram/live";

@@ -11,7 +11,8 @@ import { validator } from "hono/validator";
 import type { z, ZodType } from "zod";
 import { readConfig } from "../../config";
 import { errorMessage, log } from "../../log";
-import { CallbackUrlError, checkCallbackUrl, queueListenCallback } from "../../pipeline/listen-callback";
+import { CallbackUrlError, checkCallbackUrl } from "../../pipeline/callback-url";
+import { queueListenCallback } from "../../pipeline/listen-callback";
 import type { EnhancedTranscript } from "../../pipeline/result";
 import { createUploadJob, readHeader, UploadError } from "../../pipeline/upload";
 import {
