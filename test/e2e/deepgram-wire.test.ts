@@ -5,7 +5,12 @@
  * sequences the Workers AI engine is tested with
  * (test/pool/fixtures/realtime/nova3-live.ts; their sources, Deepgram's
  * documentation pages and SDK types, are listed in
- * test/pool/fixtures/realtime/sources.ts).
+ * test/pool/fixtures/realtime/sources.ts). Field names and types were also
+ * checked against the pinned SDK's message types (@deepgram/sdk 5.13.0,
+ * dist/cjs/api/resources/listen/resources/v1/types/ListenV1Results.d.ts,
+ * ListenV1Metadata.d.ts, ListenV1SpeechStarted.d.ts, ListenV1UtteranceEnd.d.ts)
+ * and Deepgram's "Close Stream", "Finalize" and "STT Troubleshooting
+ * WebSocket, NET, and DATA Errors" pages (close 1008 DATA-0000, 1011 NET-0001).
  */
 import WebSocket from "ws";
 import { describe, expect, it } from "vitest";
