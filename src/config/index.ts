@@ -177,6 +177,11 @@ export interface ServiceConfig {
   };
   /** How results leave the service: webhooks and the enhanced result pushed to a waiting socket. */
   delivery: DeliveryConfig;
+  /** Deepgram-compatible `/v1/listen` (README "Using a Deepgram client"). */
+  listen: {
+    /** Prerecorded `callback` URLs may be plain http or loopback/private hosts: WEBHOOK_ALLOW_LOCAL_URLS (local dev and tests only). */
+    callbackAllowPrivate: boolean;
+  };
   limits: {
     /** WebSocket messages per second per session (a burst of twice this is allowed). MAX_MESSAGES_PER_SECOND */
     maxMessagesPerSecond: number;
@@ -290,6 +295,9 @@ function build(env: AppEnv): ServiceConfig {
       slotLeaseSeconds: 120,
     },
     delivery: readDelivery(vars),
+    listen: {
+      callbackAllowPrivate: enumVar(vars, "WEBHOOK_ALLOW_LOCAL_URLS") === "true",
+    },
     limits: {
       maxMessagesPerSecond: num("MAX_MESSAGES_PER_SECOND"),
       maxRequestBodyBytes: num("MAX_REQUEST_BODY_BYTES"),

@@ -10,6 +10,7 @@ import { ApiError, errorResponse } from "./errors";
 import { auth } from "./routes/auth";
 import { health } from "./routes/health";
 import { jobs } from "./routes/jobs";
+import { listen } from "./routes/listen";
 import { openapi } from "./routes/openapi";
 import { stream } from "./routes/stream";
 
@@ -27,6 +28,7 @@ export function createApp() {
   app.route("/v1/auth", auth);
   app.route("/v1/audio/transcriptions/stream", stream);
   app.route("/v1/audio/transcriptions", jobs);
+  app.route("/v1/listen", listen);
 
   app.notFound((c) => errorResponse(c, new ApiError("not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`)));
   app.onError((err, c) => {

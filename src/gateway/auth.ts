@@ -42,13 +42,16 @@ function checkScope(principal: Principal | null, scope: Scope, c: Context<Gatewa
 }
 
 /** REST routes: an API key as `Authorization: Bearer`. Sets `principal`. */
-export const requireAuth = (scope: Scope) =>
+/** Where else a route's clients put a credential (Deepgram's `Token` scheme and subprotocol); tried first. */
+export type CredentialOf = (c: Context<GatewayEnv>) => string | undefined;
+
+export const requireAuth = (scope: Scope, credentialOf?: CredentialOf) =>
   createMiddleware<GatewayEnv>(async (c, next) => {
     if (readConfig(c.env).auth.mode === "off") {
       c.set("principal", ANONYMOUS);
       return next();
     }
-    const key = bearerOf(c);
+    const key = credentialOf?.(c) ?? bearerOf(c);
     if (!key) throw unauthorized(c, "missing credentials: send Authorization: Bearer <api key>", false);
     if (isBrowserToken(key)) {
       throw unauthorized(c, "a browser token (ett_…) only opens a WebSocket session; send an API key", true);
@@ -70,9 +73,9 @@ export interface UpgradeCaller {
  * Call after the request is otherwise valid; a browser token is only looked
  * at here, not used up.
  */
-export async function authenticateUpgrade(c: Context<GatewayEnv>, scope: Scope): Promise<UpgradeCaller> {
+export async function authenticateUpgrade(c: Context<GatewayEnv>, scope: Scope, credentialOf?: CredentialOf): Promise<UpgradeCaller> {
   if (readConfig(c.env).auth.mode === "off") return { principal: ANONYMOUS, browserToken: null };
-  const credential = bearerOf(c) ?? c.req.query("api_key") ?? c.req.query("token");
+  const credential = credentialOf?.(c) ?? bearerOf(c) ?? c.req.query("api_key") ?? c.req.query("token");
   if (!credential) throw unauthorized(c, "missing credentials: send Authorization: Bearer <api key>", false);
   const store = authStoreFor(c.env);
   if (isBrowserToken(credential)) {

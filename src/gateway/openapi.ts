@@ -37,6 +37,8 @@ import type { EndReason, EnhancementStatus, JobError, JobParameters, JobStatus, 
 import { ERROR_STATUS, type ApiErrorBody, type ApiErrorCode } from "./errors";
 import type { LiveTranscript } from "../exports/export";
 import { HISTORY_PARAMETERS, historyPageSchema, JOB_FORMAT_PARAM, jobDownload, resultPaths, webhookDeliverySchema, type PathHelpers } from "./openapi-results";
+import { listenPaths } from "./openapi-listen";
+import { queryParameters, stripMeta, type JsonSchema } from "./openapi-params";
 
 /* ------------------------------------------------------------------ */
 /* Compile-time ties between declared schemas and the routes' types    */
@@ -276,8 +278,6 @@ export const authTokenSchema = component(
 /* Generated: the stream's query parameters                            */
 /* ------------------------------------------------------------------ */
 
-type JsonSchema = Record<string, unknown> & { properties?: Record<string, JsonSchema>; required?: string[] };
-
 /** Declared descriptions, keyed by the schema's own keys (a new parameter will not compile without one). */
 const PARAM_DESCRIPTIONS: Record<keyof StreamParamsInput, string> = {
   model: "Realtime model; one of /health engines.realtime.models (the first is the default). Unknown → 400.",
@@ -304,27 +304,8 @@ const UPLOAD_DESCRIPTIONS: Record<string, string> = {
   webhook_url: "Signed webhook (Standard Webhooks) for this job's `enhancement.completed` / `enhancement.failed`: https, no credentials, public hosts. Default: the key's webhook URL.",
 };
 
-function stripMeta(schema: JsonSchema): JsonSchema {
-  const { $schema: _s, $id: _i, ...rest } = schema;
-  return rest;
-}
-
 /** The stream's query parameters as OpenAPI parameter objects, generated from `streamParamsSchema`. */
-export function streamQueryParameters(): Record<string, unknown>[] {
-  const input = stripMeta(z.toJSONSchema(streamParamsSchema, { io: "input" }) as JsonSchema);
-  const defaults = streamParamsSchema.parse({}) as Record<string, unknown>;
-  return Object.entries(input.properties ?? {}).map(([name, schema]) => {
-    const fallback = defaults[name];
-    const withDefault = fallback === undefined ? schema : { ...schema, default: String(fallback) };
-    return {
-      name,
-      in: "query",
-      required: input.required?.includes(name) ?? false,
-      description: PARAM_DESCRIPTIONS[name as keyof StreamParamsInput] ?? "",
-      schema: withDefault,
-    };
-  });
-}
+export const streamQueryParameters = () => queryParameters(streamParamsSchema, (name) => PARAM_DESCRIPTIONS[name as keyof StreamParamsInput] ?? "");
 
 /** The upload's form fields besides `file`, generated from `uploadOptionsSchema` (the route's validator). */
 export function uploadFormFields(): Record<string, JsonSchema> {
@@ -417,6 +398,7 @@ export function openApiDocument(): Record<string, unknown> {
     tags: [
       { name: "realtime", description: "The WebSocket session and its results" },
       { name: "jobs", description: "Batch enhancement jobs" },
+      { name: "deepgram", description: "Deepgram's /v1/listen API, for existing Deepgram clients (README \"Using a Deepgram client\")" },
       { name: "service", description: "Health, credentials, this document" },
     ],
     security: [{ bearer: [] }],
@@ -599,6 +581,7 @@ export function openApiDocument(): Record<string, unknown> {
           },
         },
       },
+      ...listenPaths(),
       "/v1/audio/transcriptions/{job_id}": {
         get: {
           tags: ["jobs"],
@@ -619,6 +602,7 @@ export function openApiDocument(): Record<string, unknown> {
     components: {
       schemas,
       securitySchemes: {
+        deepgramToken: { type: "apiKey", in: "header", name: "Authorization", description: "Deepgram's scheme on /v1/listen: `Authorization: Token <key>`." },
         bearer: { type: "http", scheme: "bearer", description: "API key: `Authorization: Bearer <key>`. Local dev (`npm run dev`) runs without authentication." },
         apiKeyQuery: { type: "apiKey", in: "query", name: "api_key", description: "API key in the stream URL (browsers)." },
         tokenQuery: { type: "apiKey", in: "query", name: "token", description: "One-use token from POST /v1/auth/tokens (browsers)." },

@@ -10,6 +10,7 @@ import { sendWebhookAttempt } from "../delivery/webhook-send";
 import { errorMessage, log } from "../log";
 import { createRedis } from "../store/redis";
 import { Store } from "../store/store";
+import { handleListenCallback, isListenCallback } from "./listen-callback";
 import { runJob } from "./run";
 
 const DEAD_LETTER_SUFFIX = "-dlq";
@@ -34,6 +35,20 @@ export async function handleQueueBatch(batch: MessageBatch<QueueMessage>, env: A
   const store = new Store(redis, config.store);
   const deadLetter = batch.queue.endsWith(DEAD_LETTER_SUFFIX);
   for (const message of batch.messages) {
+    // Deepgram-style callbacks share the queue; they never touch the job's own status.
+    const body: unknown = message.body;
+    if (isListenCallback(body)) {
+      if (deadLetter) {
+        log("error", "callback.dead_lettered", { job_id: body.job_id });
+        message.ack();
+      } else {
+        await handleListenCallback(env, store, body).then(
+          () => message.ack(),
+          () => message.retry({ delaySeconds: 30 }),
+        );
+      }
+      continue;
+    }
     if (isDeliveryMessage(message.body)) {
       // Delivery retries are scheduled by the handlers themselves; a throw means the store failed.
       // In the dead-letter queue they are dropped: their state on the job says how far they got.

@@ -173,7 +173,7 @@ async function storeAudio(bucket: R2Bucket, key: string, partBytes: number, file
   }
 }
 
-async function readHeader(file: Blob): Promise<WavHeaderInfo> {
+export async function readHeader(file: Blob): Promise<WavHeaderInfo> {
   for (const probe of HEADER_PROBE_BYTES) {
     const prefix = new Uint8Array(await file.slice(0, Math.min(probe, file.size)).arrayBuffer());
     let header: WavHeaderInfo | null;

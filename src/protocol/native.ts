@@ -3,17 +3,21 @@
  * is one JSON text frame; control messages are `{"type": "flush" | "end" |
  * "keepalive"}`.
  */
-import type { ClientProtocol, ControlRequest } from "./client-protocol";
+import type { ClientProtocol, ControlRequest, ProtocolFactory, SessionEvent } from "./client-protocol";
 import { CLIENT_MESSAGE_TYPES, type ClientControlMessage } from "./messages";
 
 /** Control messages are small JSON; longer text is refused unparsed. */
 export const MAX_CONTROL_CHARS = 4096;
 
-export const nativeProtocol: ClientProtocol = {
+export const nativeProtocol = {
   name: "native",
-  render: (event) => JSON.stringify(event),
+  // Every event has a native message, so this wire never answers null or a close.
+  render: (event: SessionEvent): string => JSON.stringify(event),
   parseControl,
-};
+} as const satisfies ClientProtocol;
+
+/** The native protocol keeps nothing per session: every session shares one object. */
+export const createNativeProtocol: ProtocolFactory = () => nativeProtocol;
 
 function parseControl(text: string): ControlRequest {
   if (text.length > MAX_CONTROL_CHARS) return invalid(`control messages are at most ${MAX_CONTROL_CHARS} characters`);

@@ -78,18 +78,31 @@ export const streamParamsSchema = z
     api_key: maxLength(MAX_CREDENTIAL_LENGTH, "an API key").optional(),
     token: maxLength(MAX_CREDENTIAL_LENGTH, "a browser token").optional(),
   })
-  .superRefine((p, ctx) => {
-    for (const option of ["enhance_llm_cleanup", "enhance_emotions", "num_speakers", "enhance_webhook_url", "await_enhancement"] as const) {
-      const set = option === "num_speakers" || option === "enhance_webhook_url" ? p[option] !== undefined : p[option];
-      if (set && !p.enhance_on_end) {
-        ctx.addIssue({
-          code: "custom",
-          path: [option],
-          message: `${option} requires enhance_on_end=true`,
-        });
-      }
+  .superRefine(requireEnhanceOnEnd);
+
+/** The enhancement options mean nothing without enhance_on_end=true: refused, on every wire that takes them. */
+export function requireEnhanceOnEnd(
+  p: {
+    enhance_on_end: boolean;
+    enhance_llm_cleanup: boolean;
+    enhance_emotions: boolean;
+    num_speakers?: number | undefined;
+    enhance_webhook_url?: string | undefined;
+    await_enhancement?: boolean;
+  },
+  ctx: z.RefinementCtx,
+): void {
+  for (const option of ["enhance_llm_cleanup", "enhance_emotions", "num_speakers", "enhance_webhook_url", "await_enhancement"] as const) {
+    const set = option === "num_speakers" || option === "enhance_webhook_url" ? p[option] !== undefined : p[option] === true;
+    if (set && !p.enhance_on_end) {
+      ctx.addIssue({
+        code: "custom",
+        path: [option],
+        message: `${option} requires enhance_on_end=true`,
+      });
     }
-  });
+  }
+}
 
 /**
  * Form fields of `POST /v1/audio/transcriptions` besides `file`: the stream's

@@ -135,6 +135,7 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
       config,
       owner,
       protocol: handoff.protocol,
+      ...(handoff.deepgram ? { deepgram: handoff.deepgram } : {}),
       holdsSlot: handoff.holdsSlot,
       createdAt: now,
       jobId: config.enhance_on_end ? newJobId() : null,
@@ -251,7 +252,7 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
    * invalid ones are rate limited.
    */
   async #onControl(ws: WebSocket, text: string, now: number): Promise<void> {
-    const request = this.#clients.parseControl(text);
+    const request = this.#clients.parseControl(text, { streamSeconds: streamSeconds(this.#recorder?.recordedBytes ?? 0) });
     switch (request.type) {
       case "keepalive":
         return this.#link?.ping(now);

@@ -4,19 +4,22 @@
  * connection number, kept in each socket's attachment so it survives
  * hibernation), and events rendered to the wire by the client's protocol.
  */
-import type { ClientProtocol, SessionEvent } from "../protocol/client-protocol";
+import type { ClientProtocol, ControlContext, ProtocolFactory, ProtocolName, SessionEvent } from "../protocol/client-protocol";
+import { createDeepgramProtocol } from "../protocol/deepgram/live";
 import { CLOSE_CODES } from "../protocol/messages";
-import { nativeProtocol } from "../protocol/native";
+import { createNativeProtocol } from "../protocol/native";
 import type { CloseSpec } from "./close";
 import type { SessionState } from "./state";
 
-const PROTOCOLS: Record<"native", ClientProtocol> = { native: nativeProtocol };
+const PROTOCOLS: Record<ProtocolName, ProtocolFactory> = { native: createNativeProtocol, deepgram: createDeepgramProtocol };
 
 const connectionOf = (ws: WebSocket) => (ws.deserializeAttachment() as { connection?: number } | null)?.connection ?? 0;
 
 export class ClientSockets {
   readonly #ctx: DurableObjectState;
   readonly #state: SessionState;
+  /** The wire's protocol object, one per session object (a wire may remember things between messages). */
+  #wire: ClientProtocol | null = null;
 
   constructor(ctx: DurableObjectState, state: SessionState) {
     this.#ctx = ctx;
@@ -54,6 +57,11 @@ export class ClientSockets {
     return this.#ctx.getWebSockets();
   }
 
+  /** The session ended: every socket is closed, with the close the client's wire uses for it. */
+  closeSession(close: Pick<CloseSpec, "code" | "reason">): void {
+    this.closeAll(this.all(), this.#protocol().closeWith?.(close) ?? close);
+  }
+
   closeAll(sockets: WebSocket[], close: Pick<CloseSpec, "code" | "reason">): void {
     for (const ws of sockets) {
       try {
@@ -69,21 +77,26 @@ export class ClientSockets {
   }
 
   emitTo(ws: WebSocket, event: SessionEvent): void {
-    const text = this.#protocol().render(event);
-    if (text === null) return;
+    const wire = this.#protocol().render(event);
+    if (wire === null) return;
     try {
-      ws.send(text);
+      if (typeof wire === "string") return ws.send(wire);
+      // A wire without a recoverable error message answers some input with a close (Deepgram's).
+      if (wire.message !== undefined) ws.send(wire.message);
+      ws.close(wire.close.code, wire.close.reason);
     } catch {
       // The client is gone; webSocketClose handles it.
     }
   }
 
-  parseControl(text: string) {
-    return this.#protocol().parseControl(text);
+  parseControl(text: string, at: ControlContext) {
+    return this.#protocol().parseControl(text, at);
   }
 
   #protocol(): ClientProtocol {
-    return PROTOCOLS[this.#state.meta.protocol ?? "native"];
+    const meta = this.#state.meta;
+    this.#wire ??= PROTOCOLS[meta.protocol ?? "native"](meta);
+    return this.#wire;
   }
 
   #current(): number {

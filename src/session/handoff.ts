@@ -5,6 +5,8 @@
  * half-read (the way partyserver pairs encodeProps/decodeProps).
  */
 import { z } from "zod";
+import { PROTOCOL_NAMES } from "../protocol/client-protocol";
+import type { DeepgramLiveOptions } from "../protocol/deepgram/params";
 import { AUDIO_ENCODINGS } from "../protocol/messages";
 import type { SessionConfig } from "../protocol/params";
 
@@ -29,6 +31,14 @@ const sessionConfigSchema = z.object({
   await_enhancement: z.boolean(),
 }) satisfies z.ZodType<SessionConfig>;
 
+const deepgramOptionsSchema = z.object({
+  vad_events: z.boolean(),
+  utterance_end_ms: z.number().int().positive().nullable(),
+  endpointing: z.boolean(),
+  punctuate: z.boolean(),
+  warnings: z.array(z.object({ parameter: z.string(), type: z.literal("unsupported_parameter"), message: z.string() })),
+}) satisfies z.ZodType<DeepgramLiveOptions>;
+
 const sessionId = z.string().regex(/^sess_[0-9a-z]{26,}$/);
 /** Id of the API key the caller authenticated with ("anonymous" with auth off). */
 const owner = z.string().min(1);
@@ -43,7 +53,9 @@ const handoffSchema = z.discriminatedUnion("kind", [
     /** The gateway took a concurrency slot that the session must release when it ends. */
     holdsSlot: z.boolean(),
     /** The wire protocol the client speaks (src/protocol/client-protocol.ts). */
-    protocol: z.enum(["native"]),
+    protocol: z.enum(PROTOCOL_NAMES),
+    /** With protocol "deepgram": what its renderer needs beyond the config. */
+    deepgram: deepgramOptionsSchema.optional(),
   }),
   /** A new connection to a live session (DESIGN §4.3.1); the object checks the owner and the token. */
   z.object({

@@ -2,6 +2,8 @@
  * What a session object must remember across eviction, hibernation and
  * restarts, kept in its own SQLite storage. Memory is only a cache of this.
  */
+import type { ProtocolName } from "../protocol/client-protocol";
+import type { DeepgramLiveOptions } from "../protocol/deepgram/params";
 import type { Word } from "../protocol/messages";
 import type { DropTotals } from "./audio-limit";
 import type { SessionConfig } from "../protocol/params";
@@ -13,7 +15,9 @@ export interface SessionMeta {
   sessionId: string;
   config: SessionConfig;
   /** The wire protocol the client speaks (absent in sessions started before it existed: native). */
-  protocol: "native";
+  protocol: ProtocolName;
+  /** With protocol "deepgram": its renderer's options. */
+  deepgram?: DeepgramLiveOptions;
   createdAt: number;
   phase: Phase;
   /** Status reported to the store once ended. */
@@ -68,7 +72,7 @@ export interface Progress {
 /** What a session is, fixed at its start. */
 export type SessionIdentity = Pick<
   SessionMeta,
-  "sessionId" | "config" | "protocol" | "owner" | "holdsSlot" | "createdAt" | "jobId" | "queueSendFailuresToInject" | "resumeToken"
+  "sessionId" | "config" | "protocol" | "deepgram" | "owner" | "holdsSlot" | "createdAt" | "jobId" | "queueSendFailuresToInject" | "resumeToken"
 >;
 
 /** A session's state at its start: its identity, everything else at its starting value. */

@@ -2,33 +2,22 @@
  * Authentication, ownership and limits on a stack with AUTH_MODE=required.
  * Keys are made with the real `npm run keys` command against the stack's Redis.
  */
-import { execFile } from "node:child_process";
-import path from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Stack } from "../../tools/stack/stack";
 import { eventually, getJson } from "../helpers/http";
+import { createKey as createKeyOf, keys as keysOf } from "../helpers/keys";
 import { connect, type Client } from "../helpers/ws-client";
 import { streamUrl } from "../helpers/e2e";
 import { startOwnStack } from "../helpers/stack";
 import { startReceiver } from "../helpers/webhook-receiver";
 import { Webhook } from "standardwebhooks";
 
-const run = promisify(execFile);
 let stack: Stack;
 const wsUrl = (query = "") => streamUrl(stack.wsUrl, query);
 const bearer = (key: string) => ({ Authorization: `Bearer ${key}` });
 
-async function keys(...args: string[]): Promise<string> {
-  const { stdout } = await run(process.execPath, [path.resolve("node_modules/tsx/dist/cli.mjs"), "tools/keys.ts", ...args], {
-    env: { ...process.env, UPSTASH_REDIS_REST_URL: stack.bridgeUrl, UPSTASH_REDIS_REST_TOKEN: stack.token },
-  });
-  return stdout;
-}
-
-async function createKey(name: string, scopes = "realtime,jobs:read,jobs:write"): Promise<{ id: string; key: string }> {
-  return JSON.parse(await keys("create", "--name", name, "--scopes", scopes, "--json")) as { id: string; key: string };
-}
+const keys = (...args: string[]) => keysOf(stack, ...args);
+const createKey = (name: string, scopes?: string) => createKeyOf(stack, name, scopes);
 
 async function endSession(client: Client) {
   await client.sendJson({ type: "end" });

@@ -9,6 +9,7 @@ import http from "node:http";
 import path from "node:path";
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import { z } from "zod";
+import { deepgramLiveSchema, deepgramPrerecordedSchema } from "../../src/protocol/deepgram/params";
 import { streamParamsSchema, uploadOptionsSchema } from "../../src/protocol/params";
 import { conversation, pcmBytes } from "../../tools/fixtures/synth";
 import { eventually, getJson } from "../helpers/http";
@@ -42,6 +43,8 @@ const ROUTES = [
   `GET ${STREAM}/{session_id}/transcript`,
   "POST /v1/audio/transcriptions",
   "GET /v1/audio/transcriptions/{job_id}",
+  "GET /v1/listen",
+  "POST /v1/listen",
 ];
 let doc: Doc;
 
@@ -183,6 +186,12 @@ describe("OpenAPI document (e2e)", () => {
     }
   });
 
+  it("documents exactly the /v1/listen parameters the Deepgram validators take", () => {
+    const names = (key: string) => op(key).parameters!.filter((p) => p.in === "query").map((p) => p.name).sort();
+    expect(names("GET /v1/listen")).toEqual(Object.keys(deepgramLiveSchema.shape).sort());
+    expect(names("POST /v1/listen")).toEqual(Object.keys(deepgramPrerecordedSchema.shape).sort());
+  });
+
   it("every documented operation is routed by this build", async () => {
     const probe = async (method: string, path: string) => {
       const url = `${service()}${path.replace("{session_id}", `sess_${"0".repeat(32)}`).replace("{job_id}", `job_${"0".repeat(32)}`)}`;
@@ -205,6 +214,9 @@ describe("OpenAPI document (e2e)", () => {
     expect(bad.error.param).toBe("sample_rate");
     await expectDocumented(`GET ${STREAM}`, await fetch(`${base}${STREAM}?limit=3`)); // 200: the session list
     await expectDocumented(`GET ${STREAM}`, await upgradeGet(`${base}${STREAM}`, "h2c")); // 426
+    await expectDocumented("GET /v1/listen", await fetch(`${base}/v1/listen?channels=2`)); // 400, Deepgram's body
+    await expectDocumented("GET /v1/listen", await fetch(`${base}/v1/listen`)); // 426
+    await expectDocumented("POST /v1/listen", await fetch(`${base}/v1/listen`, { method: "POST", headers: { "content-type": "application/json" }, body: '{"url":"https://example.com/a.wav"}' })); // 400
     await expectDocumented(`GET ${STREAM}/{session_id}`, await fetch(`${base}${STREAM}/sess_${"0".repeat(32)}`)); // 404
     await expectDocumented("GET /v1/audio/transcriptions/{job_id}", await fetch(`${base}/v1/audio/transcriptions/job_nope`)); // 404
 

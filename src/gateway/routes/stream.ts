@@ -12,6 +12,7 @@ import { historyQuerySchema, listHistory } from "./history";
 import { readConfig } from "../../config";
 import { streamParamsSchema, toSessionConfig } from "../../protocol/params";
 import { encodeHandoff } from "../../session/handoff";
+import { openSession, requireUpgrade } from "../session-upgrade";
 import { canSee } from "../../store/auth";
 import { isSessionId, newSessionId } from "../../store/ids";
 import { r2Keys } from "../../store/keys";
@@ -47,53 +48,19 @@ stream.get("/", except(isSessionRequest, validate("query", historyQuerySchema), 
  */
 stream.get("/", validate("query", streamParamsSchema), async (c) => {
   const params = c.req.valid("query");
-  const { realtime, auth } = readConfig(c.env);
+  const { realtime } = readConfig(c.env);
   const model = params.model ?? realtime.models[0]!;
   if (!realtime.models.includes(model)) {
     throw new ApiError("invalid_request", `model: unknown model '${model}'; available: ${realtime.models.join(", ")}`, "model");
   }
-  if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
-    c.header("Upgrade", "websocket");
-    throw new ApiError("upgrade_required", "this endpoint speaks WebSocket: send Upgrade: websocket");
-  }
+  requireUpgrade(c);
   const webhookUrl = checkedWebhookUrl(c.env, params.enhance_webhook_url, "enhance_webhook_url");
-  const { principal, browserToken } = await authenticateUpgrade(c, "realtime");
-  const sessionId = newSessionId();
-  const limited = auth.mode === "required";
-  /** What to undo if the session does not open: the slot, then the token. */
-  const undo: (() => Promise<void>)[] = [];
-  if (limited) {
-    const store = authStoreFor(c.env);
-    const ok = await fromStore(() =>
-      store.acquireSlot(principal.keyId, sessionId, auth.maxConcurrentSessions, auth.slotLeaseSeconds),
-    );
-    if (!ok) {
-      throw new ApiError("rate_limited", `this key already has ${auth.maxConcurrentSessions} live sessions (MAX_CONCURRENT_SESSIONS_PER_KEY)`);
-    }
-    undo.push(() => store.releaseSlot(principal.keyId, sessionId));
-  }
-  const rollBack = async () => {
-    for (const step of undo) await step().catch(() => undefined);
-  };
-  const headers = new Headers(c.req.raw.headers);
-  headers.delete("authorization");
-  encodeHandoff(
-    { kind: "start", sessionId, config: { ...toSessionConfig(params, model), enhance_webhook_url: webhookUrl }, owner: principal.keyId, holdsSlot: limited, protocol: "native" },
-    headers,
-  );
-  // The URL reaching the object carries no credentials: it is never logged with them.
-  const url = new URL(c.req.url);
-  url.search = "";
-  const stub = c.env.SESSIONS.get(c.env.SESSIONS.idFromName(sessionId));
-  try {
-    if (browserToken) undo.push(await spendBrowserToken(c, browserToken));
-    const response = await stub.fetch(new Request(url, { headers }));
-    if (response.status !== 101) await rollBack();
-    return response;
-  } catch (err) {
-    await rollBack();
-    throw err;
-  }
+  const caller = await authenticateUpgrade(c, "realtime");
+  const { response } = await openSession(c, caller, {
+    config: { ...toSessionConfig(params, model), enhance_webhook_url: webhookUrl },
+    protocol: "native",
+  });
+  return response;
 });
 
 /** Ids that cannot exist are answered like unknown ones, before they reach a key name. */
@@ -123,10 +90,7 @@ stream.get("/:session_id/resume", validate("query", resumeQuerySchema), async (c
   if (!resumeToken) {
     throw new ApiError("invalid_request", `resume_token: required (query parameter, or the ${RESUME_TOKEN_HEADER} header)`, "resume_token");
   }
-  if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
-    c.header("Upgrade", "websocket");
-    throw new ApiError("upgrade_required", "this endpoint speaks WebSocket: send Upgrade: websocket");
-  }
+  requireUpgrade(c);
   const { principal, browserToken } = await authenticateUpgrade(c, "realtime");
   const headers = new Headers(c.req.raw.headers);
   headers.delete("authorization");
