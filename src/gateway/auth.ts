@@ -13,7 +13,7 @@ import { createMiddleware } from "hono/factory";
 import { readConfig } from "../config";
 import { AuthStore, hasScope, isBrowserToken, type Principal, type Scope } from "../store/auth";
 import { createRedis } from "../store/redis";
-import type { GatewayEnv } from "./app";
+import type { GatewayEnv } from "./env";
 import { ApiError } from "./errors";
 import { fromStore } from "./store-access";
 

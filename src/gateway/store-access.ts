@@ -4,7 +4,7 @@ import { readConfig } from "../config";
 import { errorMessage, log } from "../log";
 import { createRedis } from "../store/redis";
 import { Store } from "../store/store";
-import type { GatewayEnv } from "./app";
+import type { GatewayEnv } from "./env";
 import { ApiError } from "./errors";
 
 export function storeFor(c: Context<GatewayEnv>): Store {

@@ -1,7 +1,7 @@
 /** `POST /v1/auth/tokens`: a short-lived, one-use token so browser pages never hold a key. */
 import { Hono } from "hono";
 import { readConfig } from "../../config";
-import type { GatewayEnv } from "../app";
+import type { GatewayEnv } from "../env";
 import { authStoreFor, requireAuth } from "../auth";
 import { limitBody } from "../body-limit";
 import { fromStore } from "../store-access";

@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import { readConfig } from "../../config";
-import type { GatewayEnv } from "../app";
+import type { GatewayEnv } from "../env";
 
 export const health = new Hono<GatewayEnv>().get("/", (c) => {
   const config = readConfig(c.env);

@@ -9,7 +9,7 @@ import { queryInt } from "../../protocol/params";
 import { isAdmin } from "../../store/auth";
 import type { EnhancementStatus, SessionRecord } from "../../store/records";
 import { InvalidCursorError, type Store } from "../../store/store";
-import type { GatewayEnv } from "../app";
+import type { GatewayEnv } from "../env";
 import { ApiError } from "../errors";
 import { fromStore, storeFor } from "../store-access";
 

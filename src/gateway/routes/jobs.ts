@@ -10,7 +10,7 @@ import type { EnhancedTranscript } from "../../pipeline/result";
 import { validate } from "../validate";
 import { checkedWebhookUrl } from "../webhook-param";
 import { canSee } from "../../store/auth";
-import type { GatewayEnv } from "../app";
+import type { GatewayEnv } from "../env";
 import { requireAuth } from "../auth";
 import { limitBody } from "../body-limit";
 import { ApiError, fromZodError, notFound } from "../errors";

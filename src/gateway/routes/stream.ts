@@ -16,7 +16,7 @@ import { canSee } from "../../store/auth";
 import { isSessionId, newSessionId } from "../../store/ids";
 import { r2Keys } from "../../store/keys";
 import type { EnhancementStatus } from "../../store/records";
-import type { GatewayEnv } from "../app";
+import type { GatewayEnv } from "../env";
 import { authenticateUpgrade, authStoreFor, requireAuth, spendBrowserToken } from "../auth";
 import { ApiError, notFound } from "../errors";
 import { fromStore, readJson, storeFor } from "../store-access";
