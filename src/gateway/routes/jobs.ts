@@ -1,7 +1,7 @@
 /** `/v1/audio/transcriptions`: batch jobs (from uploads or ended sessions). */
 import { Hono } from "hono";
 import { errorMessage, log } from "../../log";
-import { createUploadJob, UploadError } from "../../pipeline/upload";
+import { createUploadJob, UploadError } from "../../ingest/upload";
 import { uploadOptionsSchema } from "../../protocol/params";
 import { isJobId } from "../../store/ids";
 import type { JobRecord, WebhookState } from "../../store/records";
