@@ -2,7 +2,8 @@
 import { Hono } from "hono";
 import { readConfig } from "../../config";
 import type { GatewayEnv } from "../env";
-import { authStoreFor, requireAuth } from "../auth";
+import { requireAuth } from "../auth";
+import { openAuthStore } from "../store-access";
 import { limitBody } from "../body-limit";
 import { fromStore } from "../store-access";
 
@@ -15,7 +16,7 @@ auth.post(
   async (c) => {
     const config = readConfig(c.env);
     if (config.auth.mode === "off") return c.json({ token: null, expires_at: null, auth: "off" }, 200);
-    const store = authStoreFor(c.env);
+    const store = openAuthStore(c.env);
     const issued = await fromStore(() => store.issueToken(c.get("principal"), config.auth.tokenTtlSeconds));
     return c.json(issued, 201);
   },

@@ -11,7 +11,7 @@ import type { EnhancementStatus, SessionRecord } from "../../store/records";
 import { InvalidCursorError, type Store } from "../../store/store";
 import type { GatewayEnv } from "../env";
 import { ApiError } from "../errors";
-import { fromStore, storeFor } from "../store-access";
+import { fromStore, openStore } from "../store-access";
 
 export const HISTORY_MAX_LIMIT = 100;
 export const HISTORY_DEFAULT_LIMIT = 20;
@@ -59,7 +59,7 @@ export async function listHistory(c: Context<GatewayEnv>): Promise<Response> {
   if (owner !== undefined && owner !== principal.keyId && !isAdmin(principal)) {
     throw new ApiError("forbidden", "owner: only admin keys may list another key's sessions", "owner");
   }
-  const store = storeFor(c);
+  const store = openStore(c.env);
   const page = await fromStore(() =>
     store.listSessions(owner ?? principal.keyId, limit, cursor ?? null).catch((err: unknown) => {
       if (err instanceof InvalidCursorError) throw new ApiError("invalid_request", `cursor: ${err.message}`, "cursor");

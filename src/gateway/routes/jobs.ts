@@ -14,7 +14,7 @@ import type { GatewayEnv } from "../env";
 import { requireAuth } from "../auth";
 import { limitBody } from "../body-limit";
 import { ApiError, fromZodError, notFound } from "../errors";
-import { fromStore, readJson, storeFor } from "../store-access";
+import { fromStore, openStore, readJson } from "../store-access";
 
 export const jobs = new Hono<GatewayEnv>();
 
@@ -47,7 +47,7 @@ function webhookView(state: WebhookState | null) {
 jobs.get("/:job_id", validate("query", jobExportQuerySchema), requireAuth("jobs:read"), async (c) => {
   const id = c.req.param("job_id");
   if (!isJobId(id)) throw notFound("job");
-  const job = await fromStore(() => storeFor(c).getJob(id));
+  const job = await fromStore(() => openStore(c.env).getJob(id));
   if (!job || !canSee(c.get("principal"), job.owner)) throw notFound("job");
   const view = await jobView(c.env.RECORDINGS, job);
   const { format } = c.req.valid("query");
@@ -85,7 +85,7 @@ jobs.post(
     if (!parsed.success) throw fromZodError(parsed.error);
     const webhookUrl = checkedWebhookUrl(c.env, parsed.data.webhook_url, "webhook_url");
     try {
-      const job = await createUploadJob(c.env, storeFor(c), {
+      const job = await createUploadJob(c.env, openStore(c.env), {
         file,
         owner: c.get("principal").keyId,
         options: {

@@ -17,9 +17,9 @@ import { isSessionId, newSessionId } from "../../store/ids";
 import { r2Keys } from "../../store/keys";
 import type { EnhancementStatus } from "../../store/records";
 import type { GatewayEnv } from "../env";
-import { authenticateUpgrade, authStoreFor, requireAuth, spendBrowserToken } from "../auth";
+import { authenticateUpgrade, requireAuth, spendBrowserToken } from "../auth";
 import { ApiError, notFound } from "../errors";
-import { fromStore, readJson, storeFor } from "../store-access";
+import { fromStore, openAuthStore, openStore, readJson } from "../store-access";
 import { validate } from "../validate";
 import { jobView } from "./jobs";
 
@@ -63,7 +63,7 @@ stream.get("/", validate("query", streamParamsSchema), async (c) => {
   /** What to undo if the session does not open: the slot, then the token. */
   const undo: (() => Promise<void>)[] = [];
   if (limited) {
-    const store = authStoreFor(c.env);
+    const store = openAuthStore(c.env);
     const ok = await fromStore(() =>
       store.acquireSlot(principal.keyId, sessionId, auth.maxConcurrentSessions, auth.slotLeaseSeconds),
     );
@@ -143,7 +143,7 @@ stream.get("/:session_id/resume", validate("query", resumeQuerySchema), async (c
 
 stream.get("/:session_id", requireAuth("jobs:read"), async (c) => {
   const id = sessionIdOf(c.req.param("session_id"));
-  const record = await fromStore(() => storeFor(c).getSession(id));
+  const record = await fromStore(() => openStore(c.env).getSession(id));
   if (!record || !canSee(c.get("principal"), record.owner)) throw notFound("session");
   const live =
     record.status !== "active" && record.transcript_key
@@ -170,7 +170,7 @@ stream.get("/:session_id", requireAuth("jobs:read"), async (c) => {
 stream.get("/:session_id/audio", requireAuth("jobs:read"), async (c) => {
   const id = sessionIdOf(c.req.param("session_id"));
   if (readConfig(c.env).auth.mode === "required") {
-    const record = await fromStore(() => storeFor(c).getSession(id));
+    const record = await fromStore(() => openStore(c.env).getSession(id));
     if (!record || !canSee(c.get("principal"), record.owner)) throw notFound("session");
   }
   const object = await c.env.RECORDINGS.get(r2Keys.recording(id), { range: c.req.raw.headers });
@@ -194,7 +194,7 @@ stream.get("/:session_id/audio", requireAuth("jobs:read"), async (c) => {
 
 stream.get("/:session_id/enhancement", requireAuth("jobs:read"), async (c) => {
   const id = sessionIdOf(c.req.param("session_id"));
-  const store = storeFor(c);
+  const store = openStore(c.env);
   const record = await fromStore(() => store.getSession(id));
   if (!record || !canSee(c.get("principal"), record.owner)) throw notFound("session");
   const jobId = record.enhancement_job_id;
@@ -236,7 +236,7 @@ function resultOf(view: Record<string, unknown>) {
 stream.get("/:session_id/transcript", validate("query", transcriptQuerySchema), requireAuth("jobs:read"), async (c) => {
   const id = sessionIdOf(c.req.param("session_id"));
   const { version, format } = c.req.valid("query");
-  const store = storeFor(c);
+  const store = openStore(c.env);
   const record = await fromStore(() => store.getSession(id));
   if (!record || !canSee(c.get("principal"), record.owner)) throw notFound("session");
   const filename = `${id}.${version}`;
