@@ -3,9 +3,9 @@ import { Hono } from "hono";
 import { readConfig } from "../../config";
 import type { GatewayEnv } from "../env";
 import { requireAuth } from "../auth";
-import { openAuthStore } from "../store-access";
 import { limitBody } from "../body-limit";
-import { fromStore } from "../store-access";
+import type { AuthTokenBody } from "../schemas";
+import { fromStore, openAuthStore } from "../store-access";
 
 export const auth = new Hono<GatewayEnv>();
 
@@ -15,9 +15,9 @@ auth.post(
   requireAuth("realtime"),
   async (c) => {
     const config = readConfig(c.env);
-    if (config.auth.mode === "off") return c.json({ token: null, expires_at: null, auth: "off" }, 200);
+    if (config.auth.mode === "off") return c.json({ token: null, expires_at: null, auth: "off" } satisfies AuthTokenBody, 200);
     const store = openAuthStore(c.env);
     const issued = await fromStore(() => store.issueToken(c.get("principal"), config.auth.tokenTtlSeconds));
-    return c.json(issued, 201);
+    return c.json(issued satisfies AuthTokenBody, 201);
   },
 );

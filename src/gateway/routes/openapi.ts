@@ -1,4 +1,4 @@
-/** `GET /openapi.json`: the OpenAPI 3.1 document (src/gateway/openapi.ts says what is generated and what is declared). */
+/** `GET /openapi.json`: the OpenAPI 3.1 document (src/gateway/openapi/index.ts says what is generated and what is declared). */
 import { Hono } from "hono";
 import type { GatewayEnv } from "../env";
 import { openApiDocument } from "../openapi";
