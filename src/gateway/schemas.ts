@@ -10,8 +10,9 @@
 import { z } from "zod";
 import type { LiveTranscript } from "../exports/export";
 import type { EnhancedTranscript, ResultSegment, ResultSpeaker, StageReport } from "../pipeline/result";
-import { AUDIO_ENCODINGS, type Word } from "../protocol/messages";
+import type { Word } from "../protocol/messages";
 import type { SessionConfig } from "../protocol/params";
+import { sessionConfigSchema as handoffSessionConfig } from "../session/handoff";
 import type { FinalSegment } from "../session/state";
 import type { EndReason, EnhancementStatus, JobError, JobParameters, JobStatus, SessionStatus, WebhookState } from "../store/records";
 import { ERROR_STATUS, type ApiErrorBody, type ApiErrorCode } from "./errors";
@@ -88,23 +89,7 @@ same<Same<z.infer<typeof enhancementStatus>, EnhancementStatus>>();
 
 export const sessionConfigSchema = component(
   "SessionConfig",
-  z
-    .object({
-      model: z.string(),
-      language: z.string(),
-      encoding: z.enum(AUDIO_ENCODINGS),
-      sample_rate: z.number().int(),
-      interim_results: z.boolean(),
-      word_timestamps: z.boolean(),
-      enable_vad: z.boolean(),
-      enhance_on_end: z.boolean(),
-      enhance_llm_cleanup: z.boolean(),
-      enhance_emotions: z.boolean(),
-      num_speakers: z.number().int().nullable(),
-      enhance_webhook_url: z.string().nullable(),
-      await_enhancement: z.boolean(),
-    })
-    .describe("The effective session parameters (credentials stripped, model resolved)."),
+  handoffSessionConfig.describe("The effective session parameters (credentials stripped, model resolved)."),
 );
 same<Same<z.infer<typeof sessionConfigSchema>, SessionConfig>>();
 

@@ -113,17 +113,12 @@ export const formatParam = (description: string, fallback?: string) => ({
 
 export const JOB_FORMAT_PARAM = formatParam("Download the result: `srt`, `vtt`, `txt` (completed jobs only, else 409) or `json` (the job).");
 
-export const sessionIdParam = {
-  name: "session_id",
+const idParam = (name: string, pattern: RegExp, description: string) => ({
+  name,
   in: "path",
   required: true,
-  description: "From `session.begin`. Ids that cannot exist are answered 404 like unknown ones.",
-  schema: { type: "string", pattern: SESSION_ID_PATTERN.source },
-};
-export const jobIdParam = {
-  name: "job_id",
-  in: "path",
-  required: true,
-  description: "From `session.end` (`enhancement_job_id`) or the upload's 201 answer.",
-  schema: { type: "string", pattern: JOB_ID_PATTERN.source },
-};
+  description,
+  schema: { type: "string", pattern: pattern.source },
+});
+export const sessionIdParam = idParam("session_id", SESSION_ID_PATTERN, "From `session.begin`. Ids that cannot exist are answered 404 like unknown ones.");
+export const jobIdParam = idParam("job_id", JOB_ID_PATTERN, "From `session.end` (`enhancement_job_id`) or the upload's 201 answer.");
