@@ -3,9 +3,9 @@
  * WebSocket upgrades to session objects. It reads state only through the store.
  */
 import { Hono } from "hono";
-import { ConfigError, logConfigError, readConfig, type AppEnv } from "../config";
-import type { Principal } from "../store/auth";
+import { ConfigError, logConfigError, readConfig } from "../config";
 import { errorMessage, log } from "../log";
+import type { GatewayEnv } from "./env";
 import { ApiError, errorResponse } from "./errors";
 import { auth } from "./routes/auth";
 import { health } from "./routes/health";
@@ -13,8 +13,6 @@ import { jobs } from "./routes/jobs";
 import { listen } from "./routes/listen";
 import { openapi } from "./routes/openapi";
 import { stream } from "./routes/stream";
-
-export type GatewayEnv = { Bindings: AppEnv; Variables: { principal: Principal } };
 
 export function createApp() {
   const app = new Hono<GatewayEnv>();

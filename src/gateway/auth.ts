@@ -11,22 +11,13 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { readConfig } from "../config";
-import { AuthStore, hasScope, isBrowserToken, type Principal, type Scope } from "../store/auth";
-import { createRedis } from "../store/redis";
-import type { GatewayEnv } from "./app";
+import { hasScope, isBrowserToken, type Principal, type Scope } from "../store/auth";
+import type { GatewayEnv } from "./env";
 import { ApiError } from "./errors";
-import { fromStore } from "./store-access";
+import { fromStore, openAuthStore } from "./store-access";
 
 /** Who owns what when authentication is off (local dev): everything, one owner. */
 export const ANONYMOUS: Principal = { keyId: "anonymous", scopes: ["realtime", "jobs:read", "jobs:write"] };
-
-export function authStoreFor(env: GatewayEnv["Bindings"]): AuthStore {
-  try {
-    return new AuthStore(createRedis(env, { timeoutMs: 5000, retries: 1 }));
-  } catch (err) {
-    throw new ApiError("unavailable", err instanceof Error ? err.message : String(err));
-  }
-}
 
 function unauthorized(c: Context<GatewayEnv>, message: string, invalidToken: boolean): ApiError {
   c.header("WWW-Authenticate", `Bearer realm="edge-transcribe"${invalidToken ? ', error="invalid_token"' : ""}`);
@@ -56,7 +47,7 @@ export const requireAuth = (scope: Scope, credentialOf?: CredentialOf) =>
     if (isBrowserToken(key)) {
       throw unauthorized(c, "a browser token (ett_…) only opens a WebSocket session; send an API key", true);
     }
-    const store = authStoreFor(c.env);
+    const store = openAuthStore(c.env);
     c.set("principal", checkScope(await fromStore(() => store.verifyKey(key)), scope, c));
     return next();
   });
@@ -77,7 +68,7 @@ export async function authenticateUpgrade(c: Context<GatewayEnv>, scope: Scope, 
   if (readConfig(c.env).auth.mode === "off") return { principal: ANONYMOUS, browserToken: null };
   const credential = credentialOf?.(c) ?? bearerOf(c) ?? c.req.query("api_key") ?? c.req.query("token");
   if (!credential) throw unauthorized(c, "missing credentials: send Authorization: Bearer <api key>", false);
-  const store = authStoreFor(c.env);
+  const store = openAuthStore(c.env);
   if (isBrowserToken(credential)) {
     return { principal: checkScope(await fromStore(() => store.peekToken(credential)), scope, c), browserToken: credential };
   }
@@ -89,7 +80,7 @@ export async function authenticateUpgrade(c: Context<GatewayEnv>, scope: Scope, 
  * first). Returns how to put it back if the session cannot be opened after all.
  */
 export async function spendBrowserToken(c: Context<GatewayEnv>, token: string): Promise<() => Promise<void>> {
-  const store = authStoreFor(c.env);
+  const store = openAuthStore(c.env);
   const redeemed = await fromStore(() => store.redeemToken(token));
   if (!redeemed) throw unauthorized(c, "invalid, revoked or already used credentials", true);
   return () => store.restoreToken(token, redeemed);

@@ -2,7 +2,7 @@
 import { bodyLimit } from "hono/body-limit";
 import { createMiddleware } from "hono/factory";
 import { readConfig, type ServiceConfig } from "../config";
-import type { GatewayEnv } from "./app";
+import type { GatewayEnv } from "./env";
 import { ApiError } from "./errors";
 
 export const limitBody = (maxBytes: (config: ServiceConfig) => number, message: (max: number) => string) =>

@@ -11,10 +11,10 @@ import type { ProtocolName } from "../protocol/client-protocol";
 import type { SessionConfig } from "../protocol/params";
 import { encodeHandoff } from "../session/handoff";
 import { newSessionId } from "../store/ids";
-import type { GatewayEnv } from "./app";
-import { authStoreFor, spendBrowserToken, type UpgradeCaller } from "./auth";
+import type { GatewayEnv } from "./env";
+import { spendBrowserToken, type UpgradeCaller } from "./auth";
 import { ApiError } from "./errors";
-import { fromStore } from "./store-access";
+import { fromStore, openAuthStore } from "./store-access";
 
 export interface SessionOpening {
   config: SessionConfig;
@@ -46,7 +46,7 @@ export async function openSession(c: Context<GatewayEnv>, caller: UpgradeCaller,
   /** What to undo if the session does not open: the slot, then the token. */
   const undo: (() => Promise<void>)[] = [];
   if (limited) {
-    const store = authStoreFor(c.env);
+    const store = openAuthStore(c.env);
     const ok = await fromStore(() => store.acquireSlot(principal.keyId, sessionId, auth.maxConcurrentSessions, auth.slotLeaseSeconds));
     if (!ok) {
       throw new ApiError("rate_limited", `this key already has ${auth.maxConcurrentSessions} live sessions (MAX_CONCURRENT_SESSIONS_PER_KEY)`);

@@ -7,7 +7,7 @@
  *    `giveUpAfterAttempts`, from which on it is treated like the above, so an
  *    LLM outage costs the enhancement, not the transcript.
  */
-import { EngineError } from "../engines/batch/errors";
+import { EngineError } from "../engines/errors";
 import { LlmOutputError, type LlmClient } from "../engines/llm/types";
 import { errorMessage } from "../log";
 

@@ -7,7 +7,7 @@
  */
 import { readConfig, type AppEnv } from "../config";
 import { createBatchTranscriber } from "../engines/batch";
-import { EngineError } from "../engines/batch/errors";
+import { EngineError } from "../engines/errors";
 import type { BatchTranscriber } from "../engines/batch/types";
 import { createLlmClient } from "../engines/llm";
 import type { LlmClient } from "../engines/llm/types";

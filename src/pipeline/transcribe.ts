@@ -6,7 +6,7 @@
  */
 import { WAV_HEADER_BYTES } from "../audio/wav";
 import { roundMs as round3 } from "../audio/format";
-import { EngineError } from "../engines/batch/errors";
+import { EngineError } from "../engines/errors";
 import type { BatchTranscribeOptions, BatchTranscriber, BatchWord } from "../engines/batch/types";
 import { BYTES_PER_SECOND, quietestCut, readPcmRange, toWav, type StoredRecording } from "./audio";
 import { PermanentJobError } from "./errors";

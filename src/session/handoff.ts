@@ -15,7 +15,8 @@ const HANDOFF_HEADER = "x-session-handoff";
 /** Test-only fault injection, honoured only where DEV_FAULTS=enabled (never in a deployment). */
 export const DEV_FAULTS_HEADER = "x-dev-faults";
 
-const sessionConfigSchema = z.object({
+/** The session's parameters as the gateway validated and resolved them; also the `params` of its record (src/gateway/schemas.ts). */
+export const sessionConfigSchema = z.object({
   model: z.string(),
   language: z.string(),
   encoding: z.enum(AUDIO_ENCODINGS),

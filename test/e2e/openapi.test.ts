@@ -41,6 +41,7 @@ const ROUTES = [
   `GET ${STREAM}/{session_id}/audio`,
   `GET ${STREAM}/{session_id}/enhancement`,
   `GET ${STREAM}/{session_id}/transcript`,
+  `GET ${STREAM}/{session_id}/resume`,
   "POST /v1/audio/transcriptions",
   "GET /v1/audio/transcriptions/{job_id}",
   "GET /v1/listen",
@@ -153,6 +154,7 @@ describe("OpenAPI document (e2e)", () => {
     expect(statuses(`GET ${STREAM}/{session_id}/audio`)).toEqual(expect.arrayContaining(["200", "206", "404"]));
     expect(statuses("POST /v1/audio/transcriptions")).toEqual(expect.arrayContaining(["201", "413", "415"]));
     expect(statuses(`GET ${STREAM}/{session_id}`)).toEqual(expect.arrayContaining(["200", "404"]));
+    expect(statuses(`GET ${STREAM}/{session_id}/resume`)).toEqual(expect.arrayContaining(["101", "400", "401", "404", "409", "410", "426"]));
     expect(statuses("GET /v1/audio/transcriptions/{job_id}")).toEqual(expect.arrayContaining(["200", "404"]));
     const upload = op("POST /v1/audio/transcriptions").requestBody!.content["multipart/form-data"]!.schema;
     expect(upload.required).toEqual(["file"]);

@@ -15,13 +15,12 @@ import {
   CLEANUP_MAX_DRIFT,
   EMOTION_LABELS,
   FALLBACK_EMOTION,
-  UploadError,
-  createUploadJob,
   runJob,
   runJobWith,
   type EnhancedTranscript,
   type JobEngines,
 } from "../../src/pipeline";
+import { createUploadJob, UploadError } from "../../src/ingest/upload";
 import { acceptCleaned, cleanupDrift, runCleanupStage } from "../../src/pipeline/cleanup";
 import { runEmotionsStage, validateEmotion } from "../../src/pipeline/emotions";
 import { validateSpeakerNames } from "../../src/pipeline/speakers";

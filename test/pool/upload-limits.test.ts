@@ -4,7 +4,7 @@ import { SELF, env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { parseWav } from "../../src/audio/wav";
 import { readConfig, type AppEnv } from "../../src/config";
-import { createUploadJob, UploadError, UPLOAD_AUDIO_NAME } from "../../src/pipeline/upload";
+import { createUploadJob, UploadError, UPLOAD_AUDIO_NAME } from "../../src/ingest/upload";
 import { MAX_LANGUAGE_LENGTH } from "../../src/protocol/params";
 import { r2Keys } from "../../src/store/keys";
 import type { JobMessage } from "../../src/store/records";

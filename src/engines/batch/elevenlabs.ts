@@ -6,7 +6,7 @@
  * `xi-api-key` header. The answer's `words` mix `word`, `spacing` and
  * `audio_event` entries; only `word` entries are kept.
  */
-import { EngineError, engineErrorFromResponse, engineErrorFromThrown } from "./errors";
+import { EngineError, engineErrorFromResponse, engineErrorFromThrown } from "../errors";
 import type { BatchAudio, BatchTranscribeOptions, BatchTranscriber, BatchTranscription, BatchWord } from "./types";
 
 export interface ElevenLabsOptions {

@@ -4,7 +4,7 @@ import type { BatchTranscriber } from "./types";
 import { type AiRunner, WorkersAiNova3Transcriber } from "./workers-ai-nova3";
 
 export type * from "./types";
-export { EngineError, engineErrorFromResponse, engineErrorFromThrown, engineErrorFromWorkersAi, isRetryableStatus } from "./errors";
+export { EngineError, engineErrorFromResponse, engineErrorFromThrown, engineErrorFromWorkersAi, isRetryableStatus } from "../errors";
 export { ElevenLabsTranscriber, ELEVENLABS_ENGINE, mapWords as mapElevenLabsWords, type ElevenLabsOptions } from "./elevenlabs";
 export { WorkersAiNova3Transcriber, NOVA3_MODEL, mapDeepgramWords, type AiRunner, type Nova3Options } from "./workers-ai-nova3";
 

@@ -19,7 +19,7 @@
  * https://developers.deepgram.com/docs/diarization and
  * https://developers.deepgram.com/docs/language-detection (see test/pool/fixtures/nova3.ts).
  */
-import { EngineError, engineErrorFromWorkersAi } from "./errors";
+import { EngineError, engineErrorFromWorkersAi } from "../errors";
 import type { BatchAudio, BatchTranscribeOptions, BatchTranscriber, BatchTranscription, BatchWord } from "./types";
 
 /** The part of the AI binding this adapter uses (tests pass a stand-in). */

@@ -4,7 +4,7 @@
  * `Authorization: Bearer …`, JSON mode (`response_format: {type: "json_object"}`)
  * and temperature 0; the answer is `choices[0].message.content`, parsed as JSON.
  */
-import { EngineError, engineErrorFromResponse, engineErrorFromThrown } from "../batch/errors";
+import { EngineError, engineErrorFromResponse, engineErrorFromThrown } from "../errors";
 import { parseJsonContent } from "./json";
 import type { LlmCallOptions, LlmClient } from "./types";
 

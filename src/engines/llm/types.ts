@@ -4,7 +4,7 @@
  * engine). The task is sent as the user message, `JSON.stringify(task)`;
  * the system prompt says what to answer.
  *
- * Adapters throw `EngineError` (../batch/errors) for engine failures, and
+ * Adapters throw `EngineError` (../errors) for engine failures, and
  * {@link LlmOutputError} when the engine answered but not with JSON.
  */
 

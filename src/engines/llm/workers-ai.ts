@@ -13,7 +13,7 @@
  * and the job goes on without burning queue deliveries.
  */
 import { log } from "../../log";
-import { engineErrorFromWorkersAi } from "../batch/errors";
+import { engineErrorFromWorkersAi } from "../errors";
 import { parseJsonContent } from "./json";
 import { LlmOutputError, type LlmCallOptions, type LlmClient } from "./types";
 

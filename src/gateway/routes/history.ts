@@ -7,11 +7,12 @@ import type { Context } from "hono";
 import { z } from "zod";
 import { queryInt } from "../../protocol/params";
 import { isAdmin } from "../../store/auth";
-import type { EnhancementStatus, SessionRecord } from "../../store/records";
+import type { SessionRecord } from "../../store/records";
 import { InvalidCursorError, type Store } from "../../store/store";
-import type { GatewayEnv } from "../app";
+import type { GatewayEnv } from "../env";
 import { ApiError } from "../errors";
-import { fromStore, storeFor } from "../store-access";
+import type { HistoryItem, HistoryPage } from "../schemas";
+import { fromStore, openStore } from "../store-access";
 
 export const HISTORY_MAX_LIMIT = 100;
 export const HISTORY_DEFAULT_LIMIT = 20;
@@ -26,22 +27,6 @@ export const historyQuerySchema = z.object({
     .regex(/^(key_[0-9a-f]{16}|anonymous)$/, { error: "must be a key id (key_…)" })
     .optional(),
 });
-
-export interface HistoryItem {
-  session_id: string;
-  status: SessionRecord["status"];
-  created_at: string;
-  ended_at: string | null;
-  end_reason: SessionRecord["end_reason"];
-  duration_seconds: number;
-  recording_available: boolean;
-  enhancement: { job_id: string | null; status: EnhancementStatus };
-}
-
-export interface HistoryPage {
-  sessions: HistoryItem[];
-  next_cursor: string | null;
-}
 
 async function enhancementOf(store: Store, record: SessionRecord): Promise<HistoryItem["enhancement"]> {
   const jobId = record.enhancement_job_id;
@@ -59,7 +44,7 @@ export async function listHistory(c: Context<GatewayEnv>): Promise<Response> {
   if (owner !== undefined && owner !== principal.keyId && !isAdmin(principal)) {
     throw new ApiError("forbidden", "owner: only admin keys may list another key's sessions", "owner");
   }
-  const store = storeFor(c);
+  const store = openStore(c.env);
   const page = await fromStore(() =>
     store.listSessions(owner ?? principal.keyId, limit, cursor ?? null).catch((err: unknown) => {
       if (err instanceof InvalidCursorError) throw new ApiError("invalid_request", `cursor: ${err.message}`, "cursor");

@@ -1,62 +1,43 @@
 /** `/v1/audio/transcriptions`: batch jobs (from uploads or ended sessions). */
 import { Hono } from "hono";
 import { errorMessage, log } from "../../log";
-import { createUploadJob, UploadError } from "../../pipeline/upload";
+import { createUploadJob, UploadError } from "../../ingest/upload";
 import { uploadOptionsSchema } from "../../protocol/params";
 import { isJobId } from "../../store/ids";
-import type { JobRecord, WebhookState } from "../../store/records";
 import { enhancedRuns, exportResponse, jobExportQuerySchema } from "../../exports/export";
 import type { EnhancedTranscript } from "../../pipeline/result";
 import { validate } from "../validate";
 import { checkedWebhookUrl } from "../webhook-param";
 import { canSee } from "../../store/auth";
-import type { GatewayEnv } from "../app";
+import type { GatewayEnv } from "../env";
 import { requireAuth } from "../auth";
 import { limitBody } from "../body-limit";
 import { ApiError, fromZodError, notFound } from "../errors";
-import { fromStore, readJson, storeFor } from "../store-access";
+import type { UploadAccepted } from "../schemas";
+import { fromStore, openStore } from "../store-access";
+import { jobView } from "../views";
 
 export const jobs = new Hono<GatewayEnv>();
-
-/** A job as DESIGN §5 shows it: the record, plus the result once completed. */
-export async function jobView(bucket: R2Bucket, job: JobRecord): Promise<Record<string, unknown> & { id: string; status: string; stage: string | null; error: unknown }> {
-  const view = {
-    id: job.id,
-    status: job.status,
-    created_at: job.created_at,
-    started_at: job.started_at,
-    completed_at: job.completed_at,
-    source_session_id: job.source_session_id,
-    parameters: job.parameters,
-    stage: job.stage,
-    error: job.error,
-    // The webhook's delivery, apart from the job's own status (README "Webhooks"); null: no webhook.
-    webhook: webhookView(job.webhook ?? null),
-  };
-  if (job.status !== "completed" || !job.result_key) return view;
-  const result = await readJson<Record<string, unknown>>(bucket, job.result_key);
-  return { ...view, ...(result ?? {}) };
-}
-
-function webhookView(state: WebhookState | null) {
-  if (!state) return null;
-  const { event_id, event_type, url, status, attempts, last_status, last_error, next_attempt_at, history } = state;
-  return { status, attempts, last_status, last_error, next_attempt_at, event_id, event_type, url, history };
-}
 
 jobs.get("/:job_id", validate("query", jobExportQuerySchema), requireAuth("jobs:read"), async (c) => {
   const id = c.req.param("job_id");
   if (!isJobId(id)) throw notFound("job");
-  const job = await fromStore(() => storeFor(c).getJob(id));
+  const job = await fromStore(() => openStore(c.env).getJob(id));
   if (!job || !canSee(c.get("principal"), job.owner)) throw notFound("job");
-  const view = await jobView(c.env.RECORDINGS, job);
+  const { view, result } = await jobView(c.env.RECORDINGS, job);
   const { format } = c.req.valid("query");
   if (!format) return c.json(view);
   if (format !== "json" && job.status !== "completed") {
     throw new ApiError("conflict", `format: the job is ${job.status}; ${format} exists once it completed`, "format");
   }
-  return exportResponse({ format, filename: job.id, json: view, runs: () => enhancedRuns(view as unknown as EnhancedTranscript) });
+  return exportResponse({ format, filename: job.id, json: view, runs: () => enhancedRuns(resultOf(result)) });
 });
+
+/** A completed job's result; its absence (an object removed from R2) is the service's fault, not the caller's. */
+function resultOf(result: EnhancedTranscript | null): EnhancedTranscript {
+  if (!result) throw new ApiError("internal_error", "the job's result is missing");
+  return result;
+}
 
 /**
  * A batch job from an uploaded WAV (multipart `file`), with the stream's
@@ -85,7 +66,7 @@ jobs.post(
     if (!parsed.success) throw fromZodError(parsed.error);
     const webhookUrl = checkedWebhookUrl(c.env, parsed.data.webhook_url, "webhook_url");
     try {
-      const job = await createUploadJob(c.env, storeFor(c), {
+      const job = await createUploadJob(c.env, openStore(c.env), {
         file,
         owner: c.get("principal").keyId,
         options: {
@@ -96,7 +77,7 @@ jobs.post(
           webhook_url: webhookUrl,
         },
       });
-      return c.json(job, 201);
+      return c.json(job satisfies UploadAccepted, 201);
     } catch (err) {
       if (err instanceof UploadError) throw new ApiError(err.code, err.message, "file");
       // Everything a client controls was checked above or is an UploadError, and the queue message

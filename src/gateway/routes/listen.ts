@@ -14,7 +14,7 @@ import { errorMessage, log } from "../../log";
 import { CallbackUrlError, checkCallbackUrl } from "../../pipeline/callback-url";
 import { queueListenCallback } from "../../pipeline/listen-callback";
 import type { EnhancedTranscript } from "../../pipeline/result";
-import { createUploadJob, readHeader, UploadError } from "../../pipeline/upload";
+import { createUploadJob, readHeader, UploadError } from "../../ingest/upload";
 import {
   deepgramLiveSchema,
   deepgramPrerecordedSchema,
@@ -27,12 +27,12 @@ import {
 import { toPrerecordedResponse } from "../../protocol/deepgram/prerecorded";
 import type { JobRecord } from "../../store/records";
 import type { Store } from "../../store/store";
-import type { GatewayEnv } from "../app";
+import type { GatewayEnv } from "../env";
 import { authenticateUpgrade, requireAuth } from "../auth";
 import { limitBody } from "../body-limit";
 import { ApiError, fromZodError, type ApiErrorCode } from "../errors";
 import { openSession, requireUpgrade } from "../session-upgrade";
-import { fromStore, readJson, storeFor } from "../store-access";
+import { fromStore, readJson, openStore } from "../store-access";
 
 /** Longest audio answered synchronously; longer needs `callback` (README "Using a Deepgram client"). */
 export const MAX_SYNC_AUDIO_SECONDS = 600;
@@ -132,7 +132,7 @@ listen.post(
     if (callback === null && seconds > MAX_SYNC_AUDIO_SECONDS) {
       throw new ApiError("too_large", `audio of ${Math.round(seconds)} s is longer than ${MAX_SYNC_AUDIO_SECONDS} s answered synchronously; pass callback=<url>`);
     }
-    const store = storeFor(c);
+    const store = openStore(c.env);
     const job = await createJob(c, store, file, params);
     const shape: PrerecordedShape = {
       diarize: params.diarize,

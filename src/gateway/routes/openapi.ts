@@ -1,6 +1,6 @@
-/** `GET /openapi.json`: the OpenAPI 3.1 document (src/gateway/openapi.ts says what is generated and what is declared). */
+/** `GET /openapi.json`: the OpenAPI 3.1 document (src/gateway/openapi/index.ts says what is generated and what is declared). */
 import { Hono } from "hono";
-import type { GatewayEnv } from "../app";
+import type { GatewayEnv } from "../env";
 import { openApiDocument } from "../openapi";
 
 export const openapi = new Hono<GatewayEnv>().get("/", (c) => {

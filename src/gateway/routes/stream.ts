@@ -16,13 +16,12 @@ import { openSession, requireUpgrade } from "../session-upgrade";
 import { canSee } from "../../store/auth";
 import { isSessionId, newSessionId } from "../../store/ids";
 import { r2Keys } from "../../store/keys";
-import type { EnhancementStatus } from "../../store/records";
-import type { GatewayEnv } from "../app";
-import { authenticateUpgrade, authStoreFor, requireAuth, spendBrowserToken } from "../auth";
+import type { GatewayEnv } from "../env";
+import { authenticateUpgrade, requireAuth, spendBrowserToken } from "../auth";
 import { ApiError, notFound } from "../errors";
-import { fromStore, readJson, storeFor } from "../store-access";
+import { fromStore, openAuthStore, openStore, readJson } from "../store-access";
 import { validate } from "../validate";
-import { jobView } from "./jobs";
+import { enhancementView, sessionView } from "../views";
 
 export const stream = new Hono<GatewayEnv>();
 
@@ -107,34 +106,15 @@ stream.get("/:session_id/resume", validate("query", resumeQuerySchema), async (c
 
 stream.get("/:session_id", requireAuth("jobs:read"), async (c) => {
   const id = sessionIdOf(c.req.param("session_id"));
-  const record = await fromStore(() => storeFor(c).getSession(id));
+  const record = await fromStore(() => openStore(c.env).getSession(id));
   if (!record || !canSee(c.get("principal"), record.owner)) throw notFound("session");
-  const live =
-    record.status !== "active" && record.transcript_key
-      ? await readJson<{ transcript: string; segments: unknown[] }>(c.env.RECORDINGS, record.transcript_key)
-      : null;
-  return c.json({
-    session_id: record.id,
-    status: record.status,
-    params: record.params,
-    created_at: record.created_at,
-    ended_at: record.ended_at,
-    end_reason: record.end_reason,
-    duration_seconds: record.duration_seconds,
-    bytes_recorded: record.bytes_recorded,
-    // Records written before the field existed hold none: nothing was counted, so nothing is claimed.
-    bytes_dropped: record.bytes_dropped ?? 0,
-    recording_available: record.audio_key !== null,
-    enhancement_job_id: record.enhancement_job_id,
-    error: record.error,
-    ...(live ? { transcript: live.transcript, segments: live.segments } : {}),
-  });
+  return c.json(await sessionView(c.env.RECORDINGS, record));
 });
 
 stream.get("/:session_id/audio", requireAuth("jobs:read"), async (c) => {
   const id = sessionIdOf(c.req.param("session_id"));
   if (readConfig(c.env).auth.mode === "required") {
-    const record = await fromStore(() => storeFor(c).getSession(id));
+    const record = await fromStore(() => openStore(c.env).getSession(id));
     if (!record || !canSee(c.get("principal"), record.owner)) throw notFound("session");
   }
   const object = await c.env.RECORDINGS.get(r2Keys.recording(id), { range: c.req.raw.headers });
@@ -158,40 +138,11 @@ stream.get("/:session_id/audio", requireAuth("jobs:read"), async (c) => {
 
 stream.get("/:session_id/enhancement", requireAuth("jobs:read"), async (c) => {
   const id = sessionIdOf(c.req.param("session_id"));
-  const store = storeFor(c);
+  const store = openStore(c.env);
   const record = await fromStore(() => store.getSession(id));
   if (!record || !canSee(c.get("principal"), record.owner)) throw notFound("session");
-  const jobId = record.enhancement_job_id;
-  if (!jobId) {
-    return c.json({ session_id: id, enhancement_job_id: null, status: "not_requested" satisfies EnhancementStatus });
-  }
-  const job = await fromStore(() => store.getJob(jobId));
-  if (!job) {
-    // Fixed at session start; created once the session ended and its recording is complete.
-    const failed = record.status === "failed" && record.error;
-    return c.json({
-      session_id: id,
-      enhancement_job_id: jobId,
-      status: (failed ? "failed" : "pending") satisfies EnhancementStatus,
-      ...(failed ? { error: { code: "recording_failed", message: record.error } } : {}),
-    });
-  }
-  const view = await jobView(c.env.RECORDINGS, job);
-  const { id: _id, status, error, ...rest } = view;
-  return c.json({
-    session_id: id,
-    enhancement_job_id: jobId,
-    status,
-    stage: rest.stage,
-    ...(error ? { error } : {}),
-    ...(status === "completed" ? { transcript: resultOf(view) } : {}),
-  });
+  return c.json(await enhancementView(c.env.RECORDINGS, store, record));
 });
-
-function resultOf(view: Record<string, unknown>) {
-  const { text, language_code, duration, segments, speakers, enhancements } = view;
-  return { text, language_code, duration, segments, speakers, enhancements };
-}
 
 /**
  * The live or the enhanced transcript as a download (README "Exports"):
@@ -200,7 +151,7 @@ function resultOf(view: Record<string, unknown>) {
 stream.get("/:session_id/transcript", validate("query", transcriptQuerySchema), requireAuth("jobs:read"), async (c) => {
   const id = sessionIdOf(c.req.param("session_id"));
   const { version, format } = c.req.valid("query");
-  const store = storeFor(c);
+  const store = openStore(c.env);
   const record = await fromStore(() => store.getSession(id));
   if (!record || !canSee(c.get("principal"), record.owner)) throw notFound("session");
   const filename = `${id}.${version}`;

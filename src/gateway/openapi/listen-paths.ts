@@ -3,9 +3,9 @@
  * from the route's validators, descriptions and bodies declared here. The
  * full mapping is README "Using a Deepgram client".
  */
-import { deepgramLiveSchema, deepgramPrerecordedSchema, MAX_DEEPGRAM_CHANNELS } from "../protocol/deepgram/params";
-import { MAX_SYNC_AUDIO_SECONDS, SYNC_WAIT_SECONDS } from "./routes/listen";
-import { queryParameters } from "./openapi-params";
+import { deepgramLiveSchema, deepgramPrerecordedSchema, MAX_DEEPGRAM_CHANNELS } from "../../protocol/deepgram/params";
+import { MAX_SYNC_AUDIO_SECONDS, SYNC_WAIT_SECONDS } from "../routes/listen";
+import { queryParameters } from "./parameters";
 
 const DESCRIPTIONS: Record<string, string> = {
   model: "A Deepgram model name (nova-3, nova-2, …) runs this service's default model; a configured model may be named in full. Anything else → 400.",

@@ -4,17 +4,17 @@
  * reads (streaming: one input slice and at most two 5 MiB output parts in
  * memory), store it at `uploads/<job_id>/audio.wav`, create the job and queue it.
  */
-import { createAudioConverter, type AudioConverter } from "../audio/convert";
-import { alawToS16, mulawToS16 } from "../audio/g711";
+import { createAudioConverter } from "../audio/convert";
 import { MAX_UPLOAD_CHANNELS, MAX_UPLOAD_SAMPLE_RATE, MIN_INPUT_SAMPLE_RATE } from "../audio/limits";
-import { writeF32LE } from "../audio/pcm";
-import { parseWavHeader, WAV_HEADER_BYTES, wavHeader, WavError, type WavHeaderInfo } from "../audio/wav";
-import { MIN_PART_BYTES, readConfig, type AppEnv } from "../config";
+import { parseWavHeader, WavError, type WavHeaderInfo } from "../audio/wav";
+import { readConfig, type AppEnv } from "../config";
 import { errorMessage, log } from "../log";
 import { newJobId } from "../store/ids";
 import { r2Keys, UPLOAD_AUDIO_NAME } from "../store/keys";
 import { jobMessage, jobParameters, pendingJob } from "../store/records";
 import type { Store } from "../store/store";
+import { monoDecoder } from "./decode";
+import { WavWriter } from "./wav-writer";
 
 export type UploadErrorCode = "invalid_request" | "too_large" | "unsupported_media_type";
 
@@ -187,127 +187,4 @@ export async function readHeader(file: Blob): Promise<WavHeaderInfo> {
     if (prefix.length >= file.size) break;
   }
   throw new UploadError(415, "unsupported_media_type", "not a WAV file: no complete RIFF/WAVE header with a data chunk");
-}
-
-/**
- * How WAV frames reach the converter: mono s16le, f32le, μ-law and A-law go
- * as they are; everything else (other sample formats, several channels) is
- * decoded to float and the channels averaged (a plain downmix).
- */
-function monoDecoder(info: WavHeaderInfo): { encoding: Parameters<typeof createAudioConverter>[0]; toMono(bytes: Uint8Array): Uint8Array } {
-  if (info.channels === 1 && (info.format === "pcm_s16le" || info.format === "pcm_f32le" || info.format === "mulaw" || info.format === "alaw")) {
-    const encoding = info.format;
-    return { encoding, toMono: (bytes) => bytes };
-  }
-  const read = sampleReader(info);
-  const size = info.bitsPerSample / 8;
-  return {
-    encoding: "pcm_f32le",
-    toMono(bytes) {
-      const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-      const frames = Math.floor(bytes.length / info.blockAlign);
-      const out = new Float32Array(frames);
-      for (let f = 0; f < frames; f++) {
-        let sum = 0;
-        const base = f * info.blockAlign;
-        for (let c = 0; c < info.channels; c++) sum += read(view, base + c * size);
-        out[f] = sum / info.channels;
-      }
-      return writeF32LE(out);
-    },
-  };
-}
-
-/** One sample as float, ±1.0 full scale. */
-function sampleReader(info: WavHeaderInfo): (view: DataView, at: number) => number {
-  switch (info.format) {
-    case "pcm_u8":
-      return (v, at) => (v.getUint8(at) - 128) / 128;
-    case "pcm_s16le":
-      return (v, at) => v.getInt16(at, true) / 32768;
-    case "pcm_s24le":
-      return (v, at) => ((v.getUint8(at) | (v.getUint8(at + 1) << 8) | (v.getInt8(at + 2) << 16)) / 8388608);
-    case "pcm_s32le":
-      return (v, at) => v.getInt32(at, true) / 2147483648;
-    case "pcm_f32le":
-      return (v, at) => v.getFloat32(at, true);
-    case "pcm_f64le":
-      return (v, at) => v.getFloat64(at, true);
-    case "mulaw":
-      return (v, at) => mulawToS16(v.getUint8(at)) / 32768;
-    case "alaw":
-      return (v, at) => alawToS16(v.getUint8(at)) / 32768;
-  }
-}
-
-/**
- * Writes a WAV of unknown final length to R2 without holding it: equal-sized
- * multipart parts (R2 requires all but the last to be the same size), part 1
- * — which starts with the header — kept back and uploaded last, once the
- * length is known. A file that fits in one part is a single put.
- */
-class WavWriter {
-  #bucket: R2Bucket;
-  #key: string;
-  #partBytes: number;
-  #buffer: Uint8Array;
-  #fill = WAV_HEADER_BYTES;
-  #firstPart: Uint8Array | null = null;
-  #upload: R2MultipartUpload | null = null;
-  #parts: R2UploadedPart[] = [];
-  #nextPart = 2;
-  #dataBytes = 0;
-
-  constructor(bucket: R2Bucket, key: string, partBytes: number) {
-    this.#bucket = bucket;
-    this.#key = key;
-    this.#partBytes = Math.max(MIN_PART_BYTES, partBytes);
-    this.#buffer = new Uint8Array(this.#partBytes);
-  }
-
-  async write(bytes: Uint8Array): Promise<void> {
-    let at = 0;
-    while (at < bytes.length) {
-      const take = Math.min(bytes.length - at, this.#partBytes - this.#fill);
-      this.#buffer.set(bytes.subarray(at, at + take), this.#fill);
-      this.#fill += take;
-      this.#dataBytes += take;
-      at += take;
-      if (this.#fill === this.#partBytes) await this.#partFull();
-    }
-  }
-
-  async #partFull(): Promise<void> {
-    if (this.#firstPart === null) {
-      this.#firstPart = this.#buffer;
-      this.#buffer = new Uint8Array(this.#partBytes);
-    } else {
-      const upload = await this.#multipart();
-      this.#parts.push(await upload.uploadPart(this.#nextPart++, this.#buffer));
-    }
-    this.#fill = 0;
-  }
-
-  async #multipart(): Promise<R2MultipartUpload> {
-    this.#upload ??= await this.#bucket.createMultipartUpload(this.#key, { httpMetadata: { contentType: "audio/wav" } });
-    return this.#upload;
-  }
-
-  async finish(): Promise<void> {
-    const header = wavHeader({ dataBytes: this.#dataBytes });
-    if (this.#firstPart === null) {
-      this.#buffer.set(header, 0);
-      await this.#bucket.put(this.#key, this.#buffer.subarray(0, this.#fill), { httpMetadata: { contentType: "audio/wav" } });
-      return;
-    }
-    this.#firstPart.set(header, 0);
-    const upload = await this.#multipart();
-    this.#parts.push(await upload.uploadPart(1, this.#firstPart));
-    if (this.#fill > 0) this.#parts.push(await upload.uploadPart(this.#nextPart++, this.#buffer.subarray(0, this.#fill)));
-    await upload.complete(this.#parts);
-  }
-
-  async abort(): Promise<void> {
-    await this.#upload?.abort().catch(() => undefined);
-  }
 }
