@@ -210,9 +210,9 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
       const meta = this.#state.meta;
       if (meta.holdsSlot && meta.phase === "active") this.#slot.renewSoon(meta.owner, meta.sessionId, now);
       if (typeof message === "string") return this.#onControl(ws, message, now);
-      // Over the rate a frame is dropped on purpose (a client this far over is broken or abusive), counted to the byte.
       if (message.byteLength === 0) return;
       this.#progress.handled(message.byteLength);
+      // Over the rate a frame is dropped on purpose (a client this far over is broken or abusive), counted to the byte.
       if (!this.#audioLimit.admit(message.byteLength, now)) return;
       this.#onAudio(ws, new Uint8Array(message), now);
     });
