@@ -28,7 +28,8 @@ export function liveEvent(event: EngineEvent, config: SessionConfig, lastFinalEn
   switch (event.type) {
     case "vad.speech_start":
     case "vad.speech_end":
-      return { event: config.enable_vad && !seen(event.timestamp) ? event : null, final: null };
+      // A final is followed by the speech_end at its own end: only VAD strictly inside covered audio is stale.
+      return { event: config.enable_vad && event.timestamp >= lastFinalEnd - 0.001 ? event : null, final: null };
     case "transcript.partial":
       return { event: config.interim_results && !seen(event.end) ? event : null, final: null };
     case "transcript.final": {

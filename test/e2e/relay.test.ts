@@ -96,6 +96,9 @@ describe("real-time relay (e2e)", () => {
       expect(before).toContain("transcript.partial");
       seen = i + 1;
     }
+    // …and followed by its speech_end at the final's end.
+    const speechEnds = client.messages.filter((m) => m.type === "vad.speech_end");
+    expect(speechEnds.map((m) => m.type === "vad.speech_end" && m.timestamp)).toEqual(finals.map((f) => f.type === "transcript.final" && f.end));
     expect(end.transcript).toBe(EMULATOR_SCRIPT.slice(0, 3).join(" "));
     expect(end.segments.map((s) => s.text)).toEqual(EMULATOR_SCRIPT.slice(0, 3));
     expect(end.total_duration).toBeCloseTo(pcm.byteLength / 32000, 3);

@@ -150,6 +150,9 @@ describe("live events", () => {
     expect(liveEvent(final, config, 2)).toEqual({ event: null, final: null });
     expect(liveEvent({ type: "transcript.partial", text: "h", start: 1, end: 1.5 }, config, 2).event).toBeNull();
     expect(liveEvent(final, config, 1.5).final).not.toBeNull();
+    // The speech_end that follows a final, at the final's own end, is not stale; one inside covered audio is.
+    expect(liveEvent({ type: "vad.speech_end", timestamp: 2 }, config, 2).event).not.toBeNull();
+    expect(liveEvent({ type: "vad.speech_start", timestamp: 1 }, config, 2).event).toBeNull();
   });
 
   it("drops VAD and partials the client did not ask for", () => {
