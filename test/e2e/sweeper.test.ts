@@ -72,7 +72,10 @@ describe("stalled-job sweeper (e2e)", () => {
     }, 90_000);
     expect(job).toMatchObject({ status: "completed", error: null });
     expect(job.segments!.length).toBeGreaterThan(0);
-    if (stuck === "stuck") expect(Number(await redis("HGET", redisKeys.job(jobId), "requeues"))).toBe(1);
+    // Re-queued at most once. A lease that ran out on a job that was only slow (a loaded machine, a 2 s
+    // lease) may have been renewed by the consumer before the sweep, so 0 is possible; the deterministic
+    // re-queue of a lost message is test/pool/sweeper.test.ts's.
+    if (stuck === "stuck") expect(Number(await redis("HGET", redisKeys.job(jobId), "requeues"))).toBeLessThanOrEqual(1);
     const enhancement = await getJson<{ status: string }>(`${stack.url}/v1/audio/transcriptions/stream/${begin.session_id}/enhancement`);
     expect(enhancement.body.status).toBe("completed");
     // Nothing is left for a later sweep.
