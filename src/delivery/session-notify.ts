@@ -21,7 +21,8 @@ export async function tellSession(env: AppEnv, sessionId: string, update: Enhanc
 
 /** A stage started: tell the session, never fail the job for it. */
 export async function tellStage(env: AppEnv, job: JobRecord, stage: string): Promise<void> {
-  if (!job.source_session_id) return;
+  // Only a client waiting on its socket hears stages: otherwise every stage would wake the object for nobody.
+  if (!job.source_session_id || job.push !== true) return;
   await tellSession(env, job.source_session_id, { kind: "status", job_id: job.id, status: "processing", stage }).catch((err) =>
     log("warn", "push.stage_failed", { job_id: job.id, stage, message: errorMessage(err) }),
   );
@@ -39,7 +40,7 @@ export function finalUpdate(job: JobRecord): EnhancementUpdate | null {
 /** Tell the session its job finished; on failure queue attempt `attempt + 1` (up to MAX_PUSH_ATTEMPTS). */
 export async function tellFinished(env: AppEnv, job: JobRecord, attempt = 1): Promise<void> {
   const update = finalUpdate(job);
-  if (!job.source_session_id || !update) return;
+  if (!job.source_session_id || !update || job.push !== true) return;
   try {
     await tellSession(env, job.source_session_id, update);
   } catch (err) {

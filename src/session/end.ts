@@ -102,7 +102,8 @@ export async function finishSession(deps: EndDeps, reason: EndReason, close: Clo
   });
   // A client awaiting the enhancement keeps its socket (closed by the push, or by its deadline).
   const held = deps.push.holdOpen({ sessionId: meta.sessionId, jobId: meta.jobId, askedInUrl: meta.config.await_enhancement === true, closeCode: close.code });
-  if (!held) clients.closeSession(close);
+  if (held) state.update({ pushAwaited: true });
+  else clients.closeSession(close);
   log("info", "session.end", {
     session_id: meta.sessionId,
     reason,

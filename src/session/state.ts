@@ -57,6 +57,8 @@ export interface SessionMeta {
   resumeToken?: string;
   /** The current client connection: a resume takes over with the next number; older sockets are ignored. */
   connection: number;
+  /** The client awaits the enhanced result on its socket (set at the end, before the job is written). */
+  pushAwaited?: boolean;
 }
 
 /**

@@ -118,6 +118,7 @@ export function jobRecordFor(meta: SessionMeta): JobRecord {
     }),
     audio_key: r2Keys.recording(meta.sessionId),
     webhook_url: meta.config.enhance_webhook_url ?? null,
+    push: meta.pushAwaited === true,
   });
 }
 

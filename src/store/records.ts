@@ -78,6 +78,12 @@ export interface JobRecord {
    * upload `webhook_url`); null or absent: the owner key's default, if any.
    */
   webhook_url?: string | null;
+  /**
+   * A client awaits the result on its live socket (`await_enhancement`): only
+   * then does the pipeline tell the session object about stages and the end
+   * (otherwise waking it would be work for nobody).
+   */
+  push?: boolean;
   /** Delivery of the job's webhook, once the job finished and a URL applied (README "Webhooks"). */
   webhook?: WebhookState | null;
 }
@@ -153,7 +159,7 @@ export function jobParameters(options: {
 
 /** A job that has not started: pending, no stage, no error, no result. */
 export function pendingJob(
-  fields: Pick<JobRecord, "id" | "owner" | "created_at" | "source" | "source_session_id" | "parameters" | "audio_key" | "webhook_url">,
+  fields: Pick<JobRecord, "id" | "owner" | "created_at" | "source" | "source_session_id" | "parameters" | "audio_key" | "webhook_url" | "push">,
 ): JobRecord {
   return {
     ...fields,

@@ -24,7 +24,7 @@ const SESSION_FIELDS: FieldSpec<SessionRecord> = {
   numbers: ["duration_seconds", "bytes_recorded", "bytes_dropped"],
 };
 const JOB_FIELDS: FieldSpec<JobRecord> = {
-  json: ["parameters", "error", "webhook"],
+  json: ["parameters", "error", "webhook", "push"],
   numbers: ["deliveries", "requeues"],
 };
 const SESSION_JSON = SESSION_FIELDS.json as readonly string[];
