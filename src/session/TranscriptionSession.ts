@@ -203,34 +203,35 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
   /* -------------------------- client messages ------------------------- */
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
-    await this.#guard("webSocketMessage", async () => {
+    // The per-frame path: no closure per message (the guard's try/catch is inline), no awaits for audio.
+    try {
       if (!this.#state.exists || !this.#clients.isCurrent(ws)) return;
       const now = Date.now();
       this.#lastActivity = now;
       const meta = this.#state.meta;
       if (meta.holdsSlot && meta.phase === "active") this.#slot.renewSoon(meta.owner, meta.sessionId, now);
-      if (typeof message === "string") return this.#onControl(ws, message, now);
+      if (typeof message === "string") return await this.#onControl(ws, message, now);
       if (message.byteLength === 0) return;
       this.#progress.handled(message.byteLength);
       // Over the rate a frame is dropped on purpose (a client this far over is broken or abusive), counted to the byte.
       if (!this.#audioLimit.admit(message.byteLength, now)) return;
       this.#onAudio(ws, new Uint8Array(message), now);
-    });
+    } catch (err) {
+      await this.#failed("webSocketMessage", err);
+    }
   }
 
   #onAudio(ws: WebSocket, frame: Uint8Array, now: number): void {
     const { config, phase } = this.#state.meta;
-    const refuse = (code: ErrorCode, message: string) => {
-      this.#audioLimit.refused(frame.byteLength);
-      this.#clients.emitTo(ws, errorEvent(code, message, true));
-    };
-    if (phase !== "active") return refuse(ERROR_CODES.sessionEnding, "audio after end is not recorded");
+    if (phase !== "active") return this.#refuse(ws, frame, ERROR_CODES.sessionEnding, "audio after end is not recorded");
     const max = this.#config.session.maxFrameBytes;
     if (frame.byteLength > max) {
-      return refuse(ERROR_CODES.frameTooLarge, `binary frame of ${frame.byteLength} bytes exceeds the maximum of ${max}; frame dropped, session continues`);
+      return this.#refuse(ws, frame, ERROR_CODES.frameTooLarge, `binary frame of ${frame.byteLength} bytes exceeds the maximum of ${max}; frame dropped, session continues`);
     }
     if (!isWholeSamples(config.encoding, frame.byteLength)) {
-      return refuse(
+      return this.#refuse(
+        ws,
+        frame,
         ERROR_CODES.invalidFrame,
         `binary frame of ${frame.byteLength} bytes is not a whole number of ${config.encoding} samples; frame dropped, session continues`,
       );
@@ -243,6 +244,12 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
     if (streamSeconds(this.#recorder!.recordedBytes) >= this.#config.session.maxSessionSeconds) {
       void this.#end("max_duration", maxDurationClose(`maximum session duration of ${this.#config.session.maxSessionSeconds} s reached`));
     }
+  }
+
+  /** A frame that is not recorded: the client is told, and it counts in `bytes_dropped`. */
+  #refuse(ws: WebSocket, frame: Uint8Array, code: ErrorCode, message: string): void {
+    this.#audioLimit.refused(frame.byteLength);
+    this.#clients.emitTo(ws, errorEvent(code, message, true));
   }
 
   /**
@@ -392,11 +399,16 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
     try {
       await fn();
     } catch (err) {
-      const sessionId = this.#state.exists ? this.#state.meta.sessionId : null;
-      log("error", "session.internal_error", { session_id: sessionId, handler, message: errorMessage(err) });
-      if (!this.#state.exists || this.#state.meta.phase === "ended") return;
-      await this.#end("internal_error", INTERNAL_ERROR_CLOSE).catch((e: unknown) => log("error", "session.end_failed", { session_id: sessionId, message: errorMessage(e) }));
+      await this.#failed(handler, err);
     }
+  }
+
+  /** An unexpected throw in `handler`: logged, and the session ends with `internal_error` (4003). */
+  async #failed(handler: string, err: unknown): Promise<void> {
+    const sessionId = this.#state.exists ? this.#state.meta.sessionId : null;
+    log("error", "session.internal_error", { session_id: sessionId, handler, message: errorMessage(err) });
+    if (!this.#state.exists || this.#state.meta.phase === "ended") return;
+    await this.#end("internal_error", INTERNAL_ERROR_CLOSE).catch((e: unknown) => log("error", "session.end_failed", { session_id: sessionId, message: errorMessage(e) }));
   }
 
   /** Wire up the collaborators that need the session's identity (at the start, or after a restart). */

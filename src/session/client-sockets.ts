@@ -13,7 +13,20 @@ import type { SessionState } from "./state";
 
 const PROTOCOLS: Record<ProtocolName, ProtocolFactory> = { native: createNativeProtocol, deepgram: createDeepgramProtocol };
 
-const connectionOf = (ws: WebSocket) => (ws.deserializeAttachment() as { connection?: number } | null)?.connection ?? 0;
+/**
+ * A socket's connection number: read from its attachment once, then from
+ * memory (deserializing the attachment on every frame costs; after
+ * hibernation the map starts empty and is filled again).
+ */
+const known = new WeakMap<WebSocket, number>();
+function connectionOf(ws: WebSocket): number {
+  let connection = known.get(ws);
+  if (connection === undefined) {
+    connection = (ws.deserializeAttachment() as { connection?: number } | null)?.connection ?? 0;
+    known.set(ws, connection);
+  }
+  return connection;
+}
 
 export class ClientSockets {
   readonly #ctx: DurableObjectState;
@@ -31,6 +44,7 @@ export class ClientSockets {
     const pair = new WebSocketPair();
     this.#ctx.acceptWebSocket(pair[1]);
     pair[1].serializeAttachment({ connection: this.#current() });
+    known.set(pair[1], this.#current());
     return pair[0];
   }
 
