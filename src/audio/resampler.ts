@@ -90,7 +90,7 @@ export class Resampler {
       const n = Math.min(input.length - i, this.#buf.length - this.#len);
       this.#append(input, i, n);
       i += n;
-      written = this.#bank!.design.interpolatedPhases ? this.#runInterpolated(out, written) : this.#run(out, written);
+      written = this.#run(out, written, this.#bank!.design.interpolatedPhases);
       this.#compact();
     }
     if (written !== out.length) throw new Error(`resampler bug: wrote ${written} of ${out.length} samples`);
@@ -143,7 +143,13 @@ export class Resampler {
     this.#len = at + n;
   }
 
-  #run(out: Int16Array, written: number): number {
+  /**
+   * Every output the buffered input allows. Two inner products: one filter
+   * row per phase, or (banks with interpolated phases) the two fine rows
+   * around the exact instant, blended. The branch is the same for a whole
+   * call, so it costs nothing per sample.
+   */
+  #run(out: Int16Array, written: number, interpolated: boolean): number {
     const buf = this.#buf;
     const bank = this.#bank!.coefficients;
     const taps = this.#taps;
@@ -155,53 +161,30 @@ export class Resampler {
     let phase = this.#phase;
     let o = written;
     while (pos <= last) {
-      const row = phase * taps;
       let acc0 = 0;
       let acc1 = 0;
-      // Two accumulators break the add dependency chain; taps is even.
-      for (let j = 0; j < taps; j += 2) {
-        acc0 += bank[row + j]! * buf[pos + j]!;
-        acc1 += bank[row + j + 1]! * buf[pos + j + 1]!;
+      if (interpolated) {
+        // The exact instant phase/L falls between fine rows r/F and (r+1)/F.
+        const fine = phase * FINE_PHASES;
+        const r = Math.floor(fine / L);
+        const frac = (fine - r * L) / L;
+        const row0 = r * taps;
+        const row1 = row0 + taps;
+        for (let j = 0; j < taps; j++) {
+          const x = buf[pos + j]!;
+          acc0 += bank[row0 + j]! * x;
+          acc1 += bank[row1 + j]! * x;
+        }
+        out[o++] = roundToS16(acc0 + frac * (acc1 - acc0));
+      } else {
+        const row = phase * taps;
+        // Two accumulators break the add dependency chain; taps is even.
+        for (let j = 0; j < taps; j += 2) {
+          acc0 += bank[row + j]! * buf[pos + j]!;
+          acc1 += bank[row + j + 1]! * buf[pos + j + 1]!;
+        }
+        out[o++] = roundToS16(acc0 + acc1);
       }
-      out[o++] = roundToS16(acc0 + acc1);
-      pos += stepInt;
-      phase += stepFrac;
-      if (phase >= L) {
-        phase -= L;
-        pos++;
-      }
-    }
-    this.#pos = pos;
-    this.#phase = phase;
-    return o;
-  }
-
-  #runInterpolated(out: Int16Array, written: number): number {
-    const buf = this.#buf;
-    const bank = this.#bank!.coefficients;
-    const taps = this.#taps;
-    const L = this.#L;
-    const stepInt = this.#stepInt;
-    const stepFrac = this.#stepFrac;
-    const last = this.#len - taps;
-    let pos = this.#pos;
-    let phase = this.#phase;
-    let o = written;
-    while (pos <= last) {
-      // The exact instant phase/L falls between fine rows r/F and (r+1)/F.
-      const fine = phase * FINE_PHASES;
-      const r = Math.floor(fine / L);
-      const frac = (fine - r * L) / L;
-      const row0 = r * taps;
-      const row1 = row0 + taps;
-      let acc0 = 0;
-      let acc1 = 0;
-      for (let j = 0; j < taps; j++) {
-        const x = buf[pos + j]!;
-        acc0 += bank[row0 + j]! * x;
-        acc1 += bank[row1 + j]! * x;
-      }
-      out[o++] = roundToS16(acc0 + frac * (acc1 - acc0));
       pos += stepInt;
       phase += stepFrac;
       if (phase >= L) {
