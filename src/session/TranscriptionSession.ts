@@ -23,7 +23,7 @@ import { newJobId } from "../store/ids";
 import { r2Keys } from "../store/keys";
 import type { EndReason } from "../store/records";
 import { retryRecording, saveLiveTranscript } from "./after-end";
-import { AudioLimit, TokenBucket } from "./audio-limit";
+import { AudioLimit, dropReport, TokenBucket } from "./audio-limit";
 import { closeFor, echoableCloseCode, INTERNAL_ERROR_CLOSE, maxDurationClose, NORMAL_CLOSE, type CloseSpec } from "./close";
 import { dueAction, MAX_RECORDING_ATTEMPTS, nextDeadline, type DeadlineInputs } from "./deadlines";
 import { linkForSession, type EngineLink } from "./engine-link";
@@ -78,15 +78,7 @@ export class TranscriptionSession extends DurableObject<AppEnv> {
     const rate = config.limits.maxMessagesPerSecond;
     this.#audioLimit = new AudioLimit(rate, this.#state.exists ? this.#state.progress().dropped : undefined, (totals) => {
       this.#checkpoint();
-      this.#clients.emit({
-        ...errorEvent(
-          ERROR_CODES.rateLimited,
-          `more than ${rate} audio frames per second; frames over the limit are dropped and not recorded (so far ${totals.frames} frames, ${totals.bytes} bytes not recorded)`,
-          true,
-        ),
-        frames_dropped: totals.frames,
-        bytes_dropped: totals.bytes,
-      });
+      this.#clients.emit(dropReport(totals, rate));
     });
     this.#invalidReplies = new TokenBucket(rate);
     this.#progress = new StreamProgress(

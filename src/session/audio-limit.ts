@@ -12,6 +12,8 @@
  * what the recording holds: what it sent, minus `bytes_dropped`.
  */
 
+import { ERROR_CODES, type ErrorMessage } from "../protocol/messages";
+
 /** Reports of dropped audio are at least this far apart. */
 export const REPORT_INTERVAL_MS = 1000;
 
@@ -151,4 +153,16 @@ export class AudioLimit {
   #flush(now: number): void {
     if (this.#ledger.unreported) this.#report(this.#ledger.markReported(now));
   }
+}
+
+/** The client's report of what the rate limit dropped: running totals for the session. */
+export function dropReport(totals: DropTotals, ratePerSecond: number): ErrorMessage {
+  return {
+    type: "error",
+    code: ERROR_CODES.rateLimited,
+    message: `more than ${ratePerSecond} audio frames per second; frames over the limit are dropped and not recorded (so far ${totals.frames} frames, ${totals.bytes} bytes not recorded)`,
+    recoverable: true,
+    frames_dropped: totals.frames,
+    bytes_dropped: totals.bytes,
+  };
 }
