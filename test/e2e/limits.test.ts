@@ -15,8 +15,20 @@ let stack: Stack;
 const wsUrl = (query = "") => streamUrl(stack.wsUrl, query);
 
 beforeAll(async () => {
-  const emulatorPort = await findFreePort();
-  stack = await startStack({
+  // The emulator's port must be known before the stack starts (the fallback URL names it); another
+  // process can take a port found free before it is bound, so a taken one is simply tried again.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      stack = await startLimitsStack(await findFreePort());
+      return;
+    } catch (err) {
+      if (attempt >= 3 || !/EADDRINUSE/.test(String(err))) throw err;
+    }
+  }
+});
+
+async function startLimitsStack(emulatorPort: number): Promise<Stack> {
+  return startStack({
     port: await findFreePort(),
     redisPort: 0,
     bridgePort: 0,
@@ -33,7 +45,7 @@ beforeAll(async () => {
     },
     log: () => undefined,
   });
-});
+}
 
 afterAll(async () => {
   await stack?.stop();
