@@ -9,6 +9,7 @@ import { readConfig, type AppEnv } from "../../src/config";
 import { nativeProtocol, MAX_CONTROL_CHARS } from "../../src/protocol/native";
 import type { EngineEvent, ErrorMessage, WarningMessage } from "../../src/protocol/messages";
 import type { SessionConfig } from "../../src/protocol/params";
+import { sessionConfig } from "../helpers/session-config";
 import { echoableCloseCode } from "../../src/session/close";
 import { ACTIVE_HEARTBEAT_MS, dueAction, nextDeadline, wallClockCapMs, type DeadlineInputs } from "../../src/session/deadlines";
 import { EngineLink } from "../../src/session/engine-link";
@@ -17,21 +18,7 @@ import { liveEvent } from "../../src/session/live-events";
 import { initialMeta, type SessionMeta } from "../../src/session/state";
 import { eventually, pcm16k } from "./client";
 
-const config: SessionConfig = {
-  model: "emulator-realtime",
-  language: "en",
-  encoding: "pcm_s16le",
-  sample_rate: 16000,
-  interim_results: true,
-  word_timestamps: false,
-  enable_vad: true,
-  enhance_on_end: false,
-  enhance_llm_cleanup: false,
-  enhance_emotions: false,
-  num_speakers: null,
-  enhance_webhook_url: null,
-  await_enhancement: false,
-};
+const config: SessionConfig = sessionConfig();
 
 const meta = (patch: Partial<SessionMeta> = {}): SessionMeta => ({
   ...initialMeta({

@@ -11,22 +11,9 @@ import { createDeepgramProtocol, DEEPGRAM_CLOSES } from "../../src/protocol/deep
 import { deepgramLiveSchema, resolveDeepgramModel, toLiveSession, type DeepgramLiveOptions } from "../../src/protocol/deepgram/params";
 import { toPrerecordedResponse } from "../../src/protocol/deepgram/prerecorded";
 import type { SessionConfig } from "../../src/protocol/params";
+import { sessionConfig } from "../helpers/session-config";
 
-const config: SessionConfig = {
-  model: "emulator-realtime",
-  language: "auto",
-  encoding: "pcm_s16le",
-  sample_rate: 16000,
-  interim_results: true,
-  word_timestamps: true,
-  enable_vad: true,
-  enhance_on_end: false,
-  enhance_llm_cleanup: false,
-  enhance_emotions: false,
-  num_speakers: null,
-  enhance_webhook_url: null,
-  await_enhancement: false,
-};
+const config: SessionConfig = sessionConfig({ language: "auto", word_timestamps: true });
 const options: DeepgramLiveOptions = { vad_events: true, utterance_end_ms: 1000, endpointing: true, punctuate: true, warnings: [] };
 const protocol = () => createDeepgramProtocol({ sessionId: "sess_x", createdAt: 0, config, deepgram: options });
 const final = (start: number, end: number, text = "Hello there."): SessionEvent => ({
